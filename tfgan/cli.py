@@ -1,0 +1,161 @@
+"""`python -m tfgan train|sample|gif`: argument parsing and one-line errors; no training logic."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tfgan.errors import TfganError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tfgan import presets
+
+    parser = argparse.ArgumentParser(prog="python -m tfgan", description="Train GANs and watch them learn.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a preset (re-run the same command to resume)")
+    train.add_argument("preset", help=f"one of: {', '.join(presets.PRESETS)}")
+    train.add_argument("--dataset", help="mnist, fashion_mnist, anime, FILE.npz or a folder of images")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive_int, help="train until this many generator steps")
+    length.add_argument("--epochs", type=_positive_int, help="train until this many epochs")
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--run-dir", help="where the run keeps everything (default checkpoints/PRESET)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--fresh", action="store_true", help="discard the run directory's checkpoints")
+    train.add_argument("--image-size", type=_positive_int, help="resize image folders to this (64, 96)")
+    train.add_argument("--loss", help="nonsaturating, minimax, lsgan, hinge, wgan-gp, wgan-clip")
+    train.add_argument("--g-lr", type=_positive_float)
+    train.add_argument("--d-lr", type=_positive_float)
+    train.add_argument("--d-steps", type=_positive_int, help="discriminator steps per generator step")
+    train.add_argument("--width", type=_positive_int, help="base number of filters")
+    train.add_argument("--latent-dim", type=_positive_int)
+    train.add_argument("--sample-every", type=_positive_int, help="steps between progress frames")
+    train.add_argument("--checkpoint-every", type=_positive_int)
+    train.add_argument("--label-smoothing", type=float, help="one-sided: real label = 1 - this")
+    train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sample = sub.add_parser("sample", help="draw images from a run's latest checkpoint")
+    sample.add_argument("run_dir")
+    sample.add_argument("--num", type=_positive_int, default=64)
+    sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
+    sample.add_argument("--seed", type=int, default=0)
+
+    gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames")
+    gif.add_argument("run_dir")
+    gif.add_argument("--out", help="default RUN_DIR/progress.gif")
+    gif.add_argument("--fps", type=_positive_float, default=8.0)
+    gif.add_argument("--every", type=_positive_int, default=1, help="keep every k-th frame")
+    gif.add_argument("--scale", type=_positive_float, default=1.0)
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tfgan import data, presets, run
+
+    preset = presets.get(args.preset)
+    if args.loss:
+        preset = presets.with_loss(preset, args.loss)
+    overrides = {
+        "batch_size": args.batch_size, "image_size": args.image_size, "g_lr": args.g_lr,
+        "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "latent_dim": args.latent_dim,
+        "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+    }
+    if args.label_smoothing is not None:
+        if not 0 <= args.label_smoothing < 1:
+            raise TfganError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+        overrides["real_label"] = 1.0 - args.label_smoothing
+    preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
+    trainer, images = run.start_run(
+        preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
+        jit_compile=args.xla, mixed_precision=args.mixed_precision,
+    )
+    if args.epochs:
+        steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)
+    else:
+        steps = args.steps or preset.steps
+    if int(trainer.step) >= steps:
+        print(f"already trained to step {int(trainer.step)} ≥ {steps}: pass a larger --steps to train on")
+    result = trainer.fit(images.images, steps, progress=not args.no_progress)
+    print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'}")
+    if result.gif:
+        print(f"progress GIF: {result.gif}")
+    if result.interrupted:
+        print("stopped by Ctrl-C; run the same command again to resume")
+        return 130
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tfgan import media, run
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise TfganError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'")
+    generator, config, step = run.load_generator(args.run_dir)
+    rng = np.random.default_rng(args.seed)
+    noise = rng.standard_normal((args.num, config["latent_dim"])).astype(np.float32)
+    images = np.concatenate([np.asarray(generator(noise[i:i + 256], training=False), dtype=np.float32)
+                             for i in range(0, args.num, 256)])
+    if out.suffix.lower() == ".npy":
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, images.astype(np.float32))
+        media.atomic_write_bytes(out, buf.getvalue())
+    else:
+        media.save_grid(images, out, scale=2 if images.shape[1] < 48 else 1)
+    print(f"{args.num} samples from step {step} -> {out}")
+    return 0
+
+
+def cmd_gif(args: argparse.Namespace) -> int:
+    from tfgan import media
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise TfganError(f"run directory not found: {run_dir}")
+    out = Path(args.out) if args.out else run_dir / "progress.gif"
+    media.make_gif(run_dir / "frames", out, fps=args.fps, every=args.every, scale=args.scale)
+    print(f"{media.gif_frame_count(out)} frames -> {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": cmd_train, "sample": cmd_sample, "gif": cmd_gif}[args.command](args)
+    except TfganError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,230 @@
+"""Datasets as uint8 image arrays, and the tf.data pipeline that feeds the train step.
+
+`load(name)` returns images (N, H, W, C) uint8 plus labels (or None). Every source has an offline
+path: MNIST falls back to 5,000 real digits shipped in the package, the anime faces to a procedural
+cartoon-face set. `batches()` turns the array into a shuffled, fixed-size stream scaled to [-1, 1].
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan.errors import DataError
+
+ASSETS = Path(__file__).parent / "assets"
+MNIST_SUBSET = ASSETS / "mnist_5k.npz"
+ANIME_KAGGLE = "splcher/animefacedataset"
+
+
+@dataclass
+class Images:
+    images: np.ndarray  # uint8 (N, H, W, C)
+    labels: np.ndarray | None
+    source: str  # one line for the log: where the images came from
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])
+
+
+def _to_uint8_nhwc(x: np.ndarray, where: str) -> np.ndarray:
+    """Accept (N, H, W) or (N, H, W, C) images as uint8 0..255 or floats in [0, 1] or [-1, 1]."""
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise DataError(f"{where}: images must have shape (N, H, W) or (N, H, W, 1|3), got {x.shape}")
+    if len(x) == 0:
+        raise DataError(f"{where}: the image array is empty")
+    if x.dtype == np.uint8:
+        return x
+    x = x.astype(np.float32)
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    if not np.isfinite(x).all():
+        raise DataError(f"{where}: the images contain NaN or Inf values")
+    if lo >= -1.0 - 1e-6 and hi <= 1.0 + 1e-6 and lo < 0:
+        x = (x + 1.0) * 127.5
+    elif lo >= 0 and hi <= 1.0 + 1e-6:
+        x = x * 255.0
+    elif not (lo >= 0 and hi <= 255.0 + 1e-6):
+        raise DataError(
+            f"{where}: pixel values span [{lo:g}, {hi:g}]; expected uint8 0..255 or floats in "
+            "[0, 1] or [-1, 1]: rescale the array"
+        )
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def load_npz(path: str | os.PathLike) -> Images:
+    """Keras-style `x_train[, y_train]` or plain `x[, y]` arrays in an .npz file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"dataset file not found: {path}; pass --dataset with an existing .npz file")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except Exception as e:  # a zip that is not an npz, a truncated file...
+        raise DataError(f"cannot read {path} as .npz ({e}); save it with numpy.savez(x_train=...)") from e
+    for x_key, y_key in (("x_train", "y_train"), ("x", "y"), ("images", "labels")):
+        if x_key in arrays.files:
+            x = _to_uint8_nhwc(arrays[x_key], f"{path}[{x_key}]")
+            y = arrays[y_key].astype(np.int64).reshape(-1) if y_key in arrays.files else None
+            if y is not None and len(y) != len(x):
+                raise DataError(f"{path}: {len(x)} images but {len(y)} labels in '{y_key}'")
+            return Images(x, y, f"{path.name}: {len(x):,} images {x.shape[1:]}")
+    raise DataError(
+        f"{path} has no image array (found: {', '.join(arrays.files) or 'nothing'}); "
+        "name it x_train or x, e.g. numpy.savez(path, x_train=images)"
+    )
+
+
+def load_keras(name: str) -> Images:
+    """MNIST or Fashion-MNIST through keras.datasets (from ~/.keras/datasets or downloaded)."""
+    import keras
+
+    module = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
+    (x, y), _ = module.load_data()
+    return Images(x[..., None], y.astype(np.int64), f"{name}: {len(x):,} training images (keras.datasets)")
+
+
+def load_mnist() -> Images:
+    """Full MNIST when Keras can load it, else the shipped 5,000-digit subset, with a notice."""
+    try:
+        return load_keras("mnist")
+    except Exception as e:  # noqa: BLE001 - offline fails in many ways (URLError, HTTP, bare Exception)
+        subset = load_npz(MNIST_SUBSET)
+        print(
+            f"notice: full MNIST could not be loaded ({type(e).__name__}); training on the "
+            f"{len(subset.images):,} real MNIST digits shipped with tfgan. For all 60,000, run once "
+            "online: python -c \"import keras; keras.datasets.mnist.load_data()\""
+        )
+        subset.source = f"mnist (offline subset): {len(subset.images):,} images"
+        return subset
+
+
+def load_fashion_mnist() -> Images:
+    try:
+        return load_keras("fashion_mnist")
+    except Exception as e:
+        raise DataError(
+            f"Fashion-MNIST could not be loaded ({type(e).__name__}: offline?). Run once online: "
+            "python -c \"import keras; keras.datasets.fashion_mnist.load_data()\", "
+            "or pass --dataset FILE.npz"
+        ) from e
+
+
+def fetch_anime_faces() -> Path | None:
+    """Download (or find cached) Kaggle's Anime Face Dataset with kagglehub; None when unavailable."""
+    try:
+        import kagglehub
+
+        return Path(kagglehub.dataset_download(ANIME_KAGGLE))
+    except Exception as e:  # noqa: BLE001 - not installed, offline, no credentials
+        print(f"notice: the Kaggle anime-face set is unavailable ({type(e).__name__}: {str(e)[:80]})")
+        return None
+
+
+def load_anime(image_size: int = 64, fallback_size: int = 5000, seed: int = 0) -> Images:
+    """The 63,632 Kaggle anime faces when reachable, else procedural cartoon faces (announced)."""
+    from tfgan import faces, image_folder
+
+    folder = fetch_anime_faces()
+    if folder is not None:
+        x = image_folder.load_image_folder(folder, image_size)
+        return Images(x, None, f"Kaggle anime faces: {len(x):,} images")
+    print(
+        f"notice: using {fallback_size:,} procedural cartoon faces instead. For the real set: "
+        "pip install kagglehub, set up Kaggle credentials, or download "
+        f"'{ANIME_KAGGLE}' yourself and pass --dataset FOLDER"
+    )
+    x = faces.make_faces(fallback_size, image_size, seed=seed, progress=True)
+    return Images(x, None, f"procedural cartoon faces: {len(x):,} images")
+
+
+def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
+    """Images for a dataset name, an .npz file or a folder of images."""
+    if name == "mnist":
+        return load_mnist()
+    if name == "fashion_mnist":
+        return load_fashion_mnist()
+    if name in ("anime", "faces"):
+        return load_anime(image_size, seed=seed) if name == "anime" else _faces(image_size, seed)
+    path = Path(name).expanduser()
+    if path.suffix.lower() == ".npz":
+        return load_npz(path)
+    if path.is_dir():
+        from tfgan import image_folder
+
+        x = image_folder.load_image_folder(path, image_size)
+        return Images(x, None, f"{path}: {len(x):,} images")
+    if path.exists():
+        raise DataError(f"{path} is neither an .npz file nor a folder of images")
+    raise DataError(
+        f"dataset not found: '{name}'. Use mnist, fashion_mnist, anime, a FILE.npz or a folder of images"
+    )
+
+
+def _faces(image_size: int, seed: int) -> Images:
+    from tfgan import faces
+
+    x = faces.make_faces(5000, image_size, seed=seed, progress=True)
+    return Images(x, None, f"procedural cartoon faces: {len(x):,} images")
+
+
+def match_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """Repeat grayscale to RGB or average RGB to grayscale so data fits the model."""
+    if images.shape[-1] == channels:
+        return images
+    if channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    return np.round(images.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
+
+
+def steps_per_epoch(num_images: int, batch_size: int, d_steps: int = 1) -> int:
+    return num_images // (batch_size * d_steps)
+
+
+def batches(
+    images: np.ndarray,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    skip: int = 0,
+    d_steps: int = 1,
+    labels: np.ndarray | None = None,
+) -> tf.data.Dataset:
+    """One epoch of shuffled batches in [-1, 1], every batch full-size.
+
+    The order depends only on (seed, epoch), so a run resumed mid-epoch can `skip` the batches it
+    already trained on and see the same data as an uninterrupted run. Partial last batches are
+    dropped: a smaller batch would make `tf.function` trace the train step again. With d_steps > 1
+    each element holds d_steps batches, one for every critic update.
+    """
+    per_step = batch_size * d_steps
+    n_steps = len(images) // per_step
+    if n_steps == 0:
+        raise DataError(
+            f"only {len(images)} images, fewer than one step needs ({per_step}); "
+            "lower --batch-size or add images"
+        )
+    order = np.random.default_rng([seed, epoch]).permutation(len(images))
+    shape = (d_steps, batch_size) if d_steps > 1 else (batch_size,)
+
+    def generate() -> Iterator:
+        for i in range(skip, n_steps):
+            idx = np.sort(order[i * per_step:(i + 1) * per_step])  # sorted reads are faster
+            x = images[idx].reshape(shape + images.shape[1:])
+            yield (x, labels[idx].reshape(shape)) if labels is not None else x
+
+    x_spec = tf.TensorSpec(shape + images.shape[1:], tf.uint8)
+    spec = (x_spec, tf.TensorSpec(shape, tf.int64)) if labels is not None else x_spec
+    ds = tf.data.Dataset.from_generator(generate, output_signature=spec)
+
+    def scale(x, *y):
+        x = tf.cast(x, tf.float32) / 127.5 - 1.0
+        return (x, *y) if y else x
+
+    return ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

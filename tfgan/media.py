@@ -1,0 +1,198 @@
+"""Pictures of training: sample grids, progress frames, the progress GIF, loss curves, inline display.
+
+Every file is written to a temporary name and renamed into place, so a run killed mid-write never
+leaves a half-written PNG or GIF behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import imageio.v2 as imageio  # the v2 API: imageio.imread at top level is deprecated
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tfgan.errors import TfganError
+
+FRAME_PATTERN = re.compile(r"step_(\d+)\.png$")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write to a temp file in the same folder, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] floats -> uint8 0..255."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def grid(images: np.ndarray, cols: int | None = None, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """Tile (N, H, W, C) images (uint8, or floats in [-1, 1]) into one RGB uint8 picture."""
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, k = divmod(i, cols)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + k * (w + pad):pad + k * (w + pad) + w] = img
+    if scale > 1:
+        canvas = canvas.repeat(scale, axis=0).repeat(scale, axis=1)
+    return canvas
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_grid(images: np.ndarray, path: str | os.PathLike, cols: int | None = None, scale: int = 1) -> Path:
+    return atomic_write_bytes(path, png_bytes(grid(images, cols, scale=scale)))
+
+
+def frame_path(frames_dir: str | os.PathLike, step: int) -> Path:
+    return Path(frames_dir) / f"step_{step:07d}.png"
+
+
+def list_frames(frames_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(step, path) of the saved frames, in step order."""
+    frames_dir = Path(frames_dir)
+    if not frames_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in frames_dir.iterdir() if (m := FRAME_PATTERN.search(p.name))]
+    return sorted(found)
+
+
+def _caption(picture: np.ndarray, text: str) -> np.ndarray:
+    """Add a white strip with the step number under a frame."""
+    img = Image.fromarray(picture)
+    strip = 14 if img.width < 200 else 20
+    out = Image.new("RGB", (img.width, img.height + strip), "white")
+    out.paste(img, (0, 0))
+    ImageDraw.Draw(out).text((4, img.height + 2), text, fill=(0, 0, 0))
+    return np.asarray(out)
+
+
+def make_gif(
+    frames_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    fps: float = 8.0,
+    every: int = 1,
+    scale: float = 1.0,
+    hold_last: float = 1.5,
+    caption: bool = True,
+) -> Path:
+    """Assemble the saved frames into a looping GIF (every k-th frame, the last one held)."""
+    frames = list_frames(frames_dir)
+    if not frames:
+        raise TfganError(f"no frames in {frames_dir}: train first (frames are saved while training)")
+    if every < 1 or fps <= 0 or scale <= 0:
+        raise TfganError("--every must be ≥ 1, --fps and --scale > 0")
+    chosen = frames[::every]
+    if chosen[-1] != frames[-1]:
+        chosen.append(frames[-1])  # always end on the latest samples
+    pictures = []
+    for step, path in chosen:
+        picture = imageio.imread(path)[..., :3]
+        if scale != 1:
+            size = (round(picture.shape[1] * scale), round(picture.shape[0] * scale))
+            picture = np.asarray(Image.fromarray(picture).resize(size, Image.NEAREST))
+        pictures.append(_caption(picture, f"step {step}") if caption else picture)
+    durations = [1.0 / fps] * len(pictures)
+    durations[-1] = max(durations[-1], hold_last)
+    buf = io.BytesIO()
+    # imageio's pillow plugin takes duration in milliseconds per frame.
+    imageio.mimsave(buf, pictures, format="GIF", duration=[d * 1000 for d in durations], loop=0)
+    return atomic_write_bytes(out, buf.getvalue())
+
+
+def gif_frame_count(path: str | os.PathLike) -> int:
+    with Image.open(path) as img:
+        return getattr(img, "n_frames", 1)
+
+
+def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None:
+    """Loss curves (left) and the discriminator's outputs or the Wasserstein estimate (right)."""
+    if not history:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    steps = np.array([row["step"] for row in history])
+
+    def series(key):
+        return np.array([row.get(key, np.nan) for row in history], dtype=float)
+
+    window = max(1, len(history) // 100)
+
+    def smooth(v, k=window):
+        return np.convolve(v, np.ones(k) / k, mode="valid") if len(v) >= k else v
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for key in ("d_loss", "g_loss"):
+        v = smooth(series(key))
+        axes[0].plot(steps[len(steps) - len(v):], v, label=key)
+    axes[0].set(title="losses", xlabel="step")
+    right = [k for k in ("D(x)", "D(G(z))", "wasserstein", "gp", "grad_norm") if k in history[-1]]
+    for key in right:
+        v = smooth(series(key))
+        axes[1].plot(steps[len(steps) - len(v):], v, label=key)
+    axes[1].set(title="discriminator view", xlabel="step")
+    for ax in axes:
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return atomic_write_bytes(out, buf.getvalue())
+
+
+# --- Notebook display -----------------------------------------------------------------------------
+
+
+def show_images(images: np.ndarray, cols: int | None = None, scale: int = 3):
+    """Display a grid inline (Colab and Jupyter); returns the IPython object."""
+    from IPython.display import Image as IPImage
+    from IPython.display import display
+
+    obj = IPImage(data=png_bytes(grid(images, cols, scale=scale)))
+    display(obj)
+    return obj
+
+
+def show_gif(path: str | os.PathLike, width: int = 400):
+    """Display a GIF inline as a base64 <img> (animates in Colab, Jupyter and saved notebooks)."""
+    from IPython.display import HTML, display
+
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    obj = HTML(f'<img src="data:image/gif;base64,{data}" width="{width}">')
+    display(obj)
+    return obj

@@ -1,0 +1,116 @@
+"""Named training recipes: which models, loss, optimizer, data and how long.
+
+A preset is plain data. The command line and the notebooks both start from one and may override any
+field (`preset.replace(batch_size=128)`), so a run directory's `config.json` says exactly what ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from tfgan.errors import TfganError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    architecture: str = "mnist"  # see models.build
+    loss: str = "nonsaturating"  # see losses.LOSSES
+    dataset: str = "mnist"  # mnist | fashion_mnist | FILE.npz | image folder | anime
+    image_size: int = 28  # image folders are resized to this; arrays keep their own size
+    channels: int = 1
+    latent_dim: int = 100
+    width: int = 64  # base number of filters (or units for the MLP)
+    batch_size: int = 64
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    optimizer: str = "adam"  # adam | rmsprop (weight-clipping WGAN)
+    d_steps: int = 1  # discriminator (critic) updates per generator update
+    gp_weight: float = 10.0  # WGAN-GP λ
+    clip_value: float = 0.01  # weight clipping for wgan-clip
+    real_label: float = 1.0  # < 1 is one-sided label smoothing
+    steps: int = 3000  # default training length (generator updates)
+    sample_every: int = 100  # a progress-GIF frame every this many steps
+    checkpoint_every: int = 500
+    num_samples: int = 64  # images in each frame's grid (a square number)
+    description: str = ""
+
+    def replace(self, **changes) -> Preset:
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TfganError(f"unknown preset field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            name="mnist-dcgan",
+            description="DCGAN on MNIST, tuned to draw clear digits within minutes on a laptop CPU",
+        ),
+        Preset(
+            name="mnist-dcgan-tutorial",
+            architecture="tutorial",
+            batch_size=256,
+            g_lr=1e-4,
+            d_lr=1e-4,
+            beta_1=0.9,
+            steps=4690,  # 20 epochs of 60,000 images at batch 256, as in the tutorial's notebook
+            description="the official TensorFlow DCGAN tutorial's models and recipe, for comparison",
+        ),
+        Preset(
+            name="mnist-mlp",
+            architecture="mlp",
+            width=256,
+            description="the original fully connected GAN on MNIST",
+        ),
+        Preset(
+            name="anime-dcgan",
+            architecture="dcgan",
+            dataset="anime",
+            image_size=64,
+            channels=3,
+            batch_size=64,
+            steps=5000,
+            sample_every=100,
+            description="DCGAN (Radford et al.) on 64×64 anime faces",
+        ),
+        Preset(
+            name="wgan-gp",
+            architecture="auto",  # mnist models for 28×28 data, DCGAN-style for 64×64 folders
+            loss="wgan-gp",
+            dataset="mnist",
+            g_lr=1e-4,
+            d_lr=1e-4,
+            beta_1=0.5,
+            beta_2=0.9,
+            d_steps=5,
+            steps=2000,
+            description="WGAN-GP: Wasserstein loss, gradient penalty λ=10, 5 critic steps per G step",
+        ),
+    ]
+}
+
+
+def get(name: str) -> Preset:
+    if name not in PRESETS:
+        raise TfganError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def with_loss(preset: Preset, loss: str) -> Preset:
+    """Switch a preset's loss, with the optimizer settings that loss needs."""
+    if loss == "wgan-clip":
+        # Arjovsky et al.: RMSprop (momentum destabilises clipped critics), lr 5e-5, 5 critic steps.
+        return preset.replace(loss=loss, optimizer="rmsprop", g_lr=5e-5, d_lr=5e-5, d_steps=5)
+    if loss == "wgan-gp":
+        return preset.replace(loss=loss, optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.5,
+                              beta_2=0.9, d_steps=5)
+    return preset.replace(loss=loss)

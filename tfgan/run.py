@@ -1,0 +1,151 @@
+"""A run directory from start to finish: choose data and models, check the folder, resume, train.
+
+This is the one path the command line and the notebooks share:
+`start_run(preset, run_dir)` -> (trainer, images); `trainer.fit(images, steps)`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan import checkpoint as ckpt_lib
+from tfgan import data as data_lib
+from tfgan import losses, models
+from tfgan.errors import TfganError
+from tfgan.presets import Preset
+from tfgan.train import GANTrainer
+
+DEFAULT_ROOT = Path("checkpoints")
+
+
+def default_run_dir(preset: Preset) -> Path:
+    return DEFAULT_ROOT / preset.name
+
+
+def architecture_for(preset: Preset, image_shape: tuple[int, int, int]) -> str:
+    """'auto' picks the 28×28 models for MNIST-sized data and DCGAN ones for larger images."""
+    if preset.architecture != "auto":
+        return preset.architecture
+    return "mnist" if image_shape[:2] == (28, 28) else "dcgan"
+
+
+def run_config(preset: Preset, image_shape, dataset: str, seed: int) -> dict:
+    config = preset.to_dict()
+    config.update(preset=preset.name, architecture=architecture_for(preset, image_shape),
+                  image_shape=list(image_shape), dataset=dataset, seed=seed)
+    return config
+
+
+def check_writable(run_dir: Path, need_mb: float = 50.0) -> None:
+    """Fail before training, not at the first checkpoint, when the folder can't take the files."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write_test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as e:
+        raise TfganError(
+            f"cannot write to run directory {run_dir} ({e.strerror or e}): choose a writable --run-dir"
+        ) from e
+    free_mb = shutil.disk_usage(run_dir).free / 2**20
+    if free_mb < need_mb:
+        raise TfganError(
+            f"only {free_mb:.0f} MB free where {run_dir} lives; a run needs about {need_mb:.0f} MB: "
+            "free some space or choose another --run-dir"
+        )
+
+
+def build_models(preset: Preset, image_shape, seed: int = 0):
+    keras.utils.set_random_seed(seed)  # the same seed gives the same initial weights
+    return models.build(architecture_for(preset, image_shape), preset.latent_dim, tuple(image_shape),
+                        preset.width, critic=losses.is_wasserstein(preset.loss))
+
+
+def start_run(
+    preset: Preset,
+    run_dir: str | os.PathLike | None = None,
+    dataset: str | None = None,
+    seed: int = 0,
+    fresh: bool = False,
+    images: data_lib.Images | None = None,
+    generator: keras.Model | None = None,
+    discriminator: keras.Model | None = None,
+    jit_compile: bool = False,
+    mixed_precision: bool = False,
+    verbose: bool = True,
+) -> tuple[GANTrainer, data_lib.Images]:
+    """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
+
+    Pass `generator` / `discriminator` to train your own models with the same loop.
+    """
+    say = print if verbose else (lambda *a, **k: None)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(preset)
+    dataset = dataset or preset.dataset
+    for name, value in (("batch size", preset.batch_size), ("d_steps", preset.d_steps),
+                        ("latent size", preset.latent_dim), ("sample_every", preset.sample_every),
+                        ("checkpoint_every", preset.checkpoint_every), ("width", preset.width)):
+        if value < 1:
+            raise TfganError(f"{name} must be at least 1, got {value}")
+    if round(np.sqrt(preset.num_samples)) ** 2 != preset.num_samples:
+        raise TfganError(f"num_samples must be a square number (e.g. 16, 64), got {preset.num_samples}")
+
+    saved = ckpt_lib.read_config(run_dir)
+    if fresh and run_dir.exists():
+        for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json"):
+            target = run_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        saved = None
+    check_writable(run_dir)
+
+    if images is None:
+        images = data_lib.load(dataset, preset.image_size, seed)
+    shape = (*images.shape[:2], preset.channels)
+    images.images = data_lib.match_channels(images.images, preset.channels)
+    say(f"data: {images.source}")
+
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    if generator is None or discriminator is None:
+        generator, discriminator = build_models(preset, shape, seed)
+    config = run_config(preset, shape, dataset, seed)
+    if saved is not None:
+        ckpt_lib.check_compatible(saved, config, run_dir)
+    trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed,
+                         jit_compile=jit_compile, mixed_precision=mixed_precision)
+    step = trainer.restore()
+    if step is not None:
+        say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)})")
+    else:
+        say(f"starting a new run in {run_dir}")
+    ckpt_lib.write_config(run_dir, config)
+    return trainer, images
+
+
+def load_generator(run_dir: str | os.PathLike) -> tuple[keras.Model, dict, int]:
+    """The generator of a run directory's latest checkpoint, its config and step."""
+    from tfgan import presets
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
+    config = ckpt_lib.read_config(run_dir)
+    if config is None:
+        raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
+    fields = {k: v for k, v in config.items() if k in presets.Preset.__dataclass_fields__}
+    preset = presets.Preset(**fields)
+    generator, _ = build_models(preset, tuple(config["image_shape"]), config.get("seed", 0))
+    step = tf.Variable(0, dtype=tf.int64)
+    checkpoint = tf.train.Checkpoint(generator=generator, step=step)
+    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if latest is None:
+        raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
+    checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
+    return generator, config, int(step)

@@ -1,0 +1,309 @@
+"""Train steps (`tf.function` + `tf.GradientTape`) and the training loop around them.
+
+`GANTrainer.train_step` is the heart of it: for one-step losses it is the TF tutorial's step (one
+generator pass, both networks updated from the same batch); for WGAN and extra discriminator steps it
+alternates `d_steps` critic updates with one generator update. The loop around it draws the progress
+frames, saves checkpoints, keeps the history and turns Ctrl-C into a clean stop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan import data as data_lib
+from tfgan import losses, media
+from tfgan.checkpoint import RunCheckpoint
+from tfgan.errors import TfganError
+from tfgan.presets import Preset
+
+
+class NonFiniteLoss(TfganError):
+    """A loss became NaN or Inf."""
+
+
+@dataclass
+class FitResult:
+    step: int
+    epoch: int
+    interrupted: bool = False
+    gif: Path | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_precision: bool = False):
+    if name == "adam":
+        opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
+    elif name == "rmsprop":
+        opt = keras.optimizers.RMSprop(lr)
+    else:
+        raise TfganError(f"unknown optimizer '{name}': use adam or rmsprop")
+    # Float16 gradients underflow; the loss-scale wrapper scales losses up and gradients back down.
+    return keras.optimizers.LossScaleOptimizer(opt) if mixed_precision else opt
+
+
+class GANTrainer:
+    """Owns the two networks, their optimizers, the counters and the run directory's files."""
+
+    def __init__(
+        self,
+        preset: Preset,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        run_dir: str | os.PathLike,
+        seed: int = 0,
+        jit_compile: bool = False,
+        mixed_precision: bool = False,
+        max_to_keep: int = 3,
+    ):
+        self.preset = preset
+        self.generator = generator
+        self.discriminator = discriminator
+        self.run_dir = Path(run_dir)
+        self.seed = seed
+        self.latent_dim = generator.input_shape[-1]
+        self.d_loss_fn, self.g_loss_fn = losses.get(preset.loss)
+        self.wasserstein = losses.is_wasserstein(preset.loss)
+        self.g_optimizer = make_optimizer(preset.optimizer, preset.g_lr, preset.beta_1, preset.beta_2,
+                                          mixed_precision)
+        self.d_optimizer = make_optimizer(preset.optimizer, preset.d_lr, preset.beta_1, preset.beta_2,
+                                          mixed_precision)
+        # Build optimizer slots now so a checkpoint can restore them before the first step.
+        self.g_optimizer.build(generator.trainable_variables)
+        self.d_optimizer.build(discriminator.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        # A stateful generator is saved in the checkpoint, so a resumed run draws the same noise.
+        self.rng = tf.random.Generator.from_seed(seed)
+        noise = tf.random.Generator.from_seed(seed + 1).normal([preset.num_samples, self.latent_dim])
+        self.sample_noise = tf.Variable(noise, trainable=False, name="sample_noise")
+        self.checkpoint = RunCheckpoint(
+            self.run_dir, max_to_keep,
+            generator=generator, discriminator=discriminator,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            step=self.step, epoch=self.epoch, sample_noise=self.sample_noise, rng=self.rng,
+        )
+        joint = preset.d_steps == 1 and not self.wasserstein
+        step_fn = self.joint_step if joint else self.alternating_step
+        self.train_step = tf.function(step_fn, jit_compile=jit_compile)
+        self.history: list[dict] = []
+        self.saved_step = -1
+        self.callbacks: list[Callable[[GANTrainer, dict], None]] = []
+
+    # --- the train steps --------------------------------------------------------------------------
+
+    def joint_step(self, real_images: tf.Tensor) -> dict:
+        """The TF tutorial's step: one batch of noise, one generator pass, both networks updated."""
+        noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = self.generator(noise, training=True)
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            g_loss = self.g_loss_fn(fake_logits)
+            d_loss = self._d_loss(real_logits, fake_logits)
+            g_scaled, d_scaled = self._scale(g_loss, self.g_optimizer), self._scale(d_loss, self.d_optimizer)
+        self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
+        self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+        self.step.assign_add(1)
+        return self._logs(d_loss, g_loss, real_logits, fake_logits)
+
+    def alternating_step(self, real_batches: tf.Tensor) -> dict:
+        """d_steps critic updates (one real batch each), then one generator update."""
+        if self.preset.d_steps == 1:
+            real_batches = real_batches[None]
+        extra = {}
+        for i in range(self.preset.d_steps):  # unrolled: d_steps is a small constant
+            real_images = real_batches[i]
+            noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+            with tf.GradientTape() as d_tape:
+                fake_images = self.generator(noise, training=True)
+                real_logits = self.discriminator(real_images, training=True)
+                fake_logits = self.discriminator(fake_images, training=True)
+                d_loss = self._d_loss(real_logits, fake_logits)
+                if self.preset.loss == "wgan-gp":
+                    gp, grad_norm = losses.gradient_penalty(self.discriminator, real_images, fake_images,
+                                                            alpha=self.rng.uniform([tf.shape(real_images)[0], 1, 1, 1]))
+                    extra = {"wasserstein": -d_loss, "gp": gp, "grad_norm": grad_norm}
+                    d_loss = d_loss + self.preset.gp_weight * gp
+                elif self.wasserstein:
+                    extra = {"wasserstein": -d_loss}
+                d_scaled = self._scale(d_loss, self.d_optimizer)
+            self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+            if self.preset.loss == "wgan-clip":
+                for w in self.discriminator.trainable_variables:
+                    w.assign(tf.clip_by_value(w, -self.preset.clip_value, self.preset.clip_value))
+        noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+        with tf.GradientTape() as g_tape:
+            fake_logits = self.discriminator(self.generator(noise, training=True), training=True)
+            g_loss = self.g_loss_fn(fake_logits)
+            g_scaled = self._scale(g_loss, self.g_optimizer)
+        self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
+        self.step.assign_add(1)
+        return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra}
+
+    def _d_loss(self, real_logits, fake_logits):
+        if self.preset.loss in ("nonsaturating", "minimax"):
+            return self.d_loss_fn(real_logits, fake_logits, self.preset.real_label)
+        return self.d_loss_fn(real_logits, fake_logits)
+
+    def _logs(self, d_loss, g_loss, real_logits, fake_logits) -> dict:
+        logs = {"d_loss": d_loss, "g_loss": g_loss}
+        if not self.wasserstein:  # D's probabilities only mean something for the sigmoid losses
+            logs["D(x)"] = tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32)))
+            logs["D(G(z))"] = tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32)))
+        return logs
+
+    @staticmethod
+    def _scale(loss, optimizer):
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.scale_loss(loss)
+        return loss
+
+    @staticmethod
+    def _apply(tape, loss, model, optimizer):
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    # --- samples, checkpoints, history -----------------------------------------------------------
+
+    def generate(self, noise: tf.Tensor | np.ndarray | None = None) -> np.ndarray:
+        """Generator output in [-1, 1] for the given noise (default: the fixed sample noise)."""
+        noise = self.sample_noise if noise is None else noise
+        return np.asarray(self.generator(noise, training=False), dtype=np.float32)
+
+    def save_frame(self) -> Path:
+        step = int(self.step)
+        return media.save_grid(self.generate(), media.frame_path(self.run_dir / "frames", step),
+                               scale=2 if self.generator.output_shape[1] < 48 else 1)
+
+    def save_checkpoint(self) -> None:
+        step = int(self.step)
+        if step == self.saved_step:
+            return
+        self.checkpoint.save(step)
+        self.saved_step = step
+        self.write_history()
+
+    def restore(self) -> int | None:
+        """Resume from the latest checkpoint; returns its step, or None when starting fresh."""
+        if self.checkpoint.restore() is None:
+            return None
+        step = int(self.step)
+        self.saved_step = step
+        self.history = [row for row in read_history(self.run_dir) if row["step"] <= step]
+        # Frames drawn after the checkpoint came from weights that are gone: drop them.
+        for frame_step, path in media.list_frames(self.run_dir / "frames"):
+            if frame_step > step:
+                path.unlink(missing_ok=True)
+        return step
+
+    def write_history(self) -> None:
+        write_history(self.run_dir, self.history)
+
+    def finish_media(self) -> Path | None:
+        """Loss plot and progress GIF from everything saved so far."""
+        media.plot_history(self.history, self.run_dir / "losses.png")
+        if media.list_frames(self.run_dir / "frames"):
+            return media.make_gif(self.run_dir / "frames", self.run_dir / "progress.gif")
+        return None
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
+            progress: bool = True) -> FitResult:
+        """Train until the step counter reaches `steps` (a total, so re-running resumes)."""
+        from tqdm.auto import tqdm
+
+        p = self.preset
+        (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
+        per_epoch = data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps)
+        if not media.list_frames(self.run_dir / "frames"):
+            self.save_frame()  # the untrained generator: the GIF's first frame
+        bar = tqdm(total=steps, initial=min(int(self.step), steps), unit="step", disable=not progress,
+                   dynamic_ncols=True, smoothing=0.1)
+        interrupted = False
+        last = time.perf_counter()
+        try:
+            while int(self.step) < steps:
+                epoch = int(self.epoch)
+                skip = max(0, int(self.step) - epoch * per_epoch)
+                for batch in data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps):
+                    logs = {k: float(v) for k, v in self.train_step(batch).items()}
+                    now = time.perf_counter()
+                    step = int(self.step)
+                    logs = {"step": step, "epoch": epoch, **logs,
+                            "images/s": p.batch_size * p.d_steps / max(now - last, 1e-9)}
+                    last = now
+                    self.history.append(logs)
+                    bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                    if bad:
+                        raise NonFiniteLoss(
+                            f"{', '.join(bad)} became non-finite at step {step}; training stopped without "
+                            f"saving, so the last good checkpoint (step {max(self.saved_step, 0)}) is intact. "
+                            "Lower the learning rates (--g-lr / --d-lr) and re-run to resume"
+                        )
+                    if step % p.sample_every == 0:
+                        self.save_frame()
+                    if step % p.checkpoint_every == 0:
+                        self.save_checkpoint()
+                    for callback in self.callbacks:
+                        callback(self, logs)
+                    bar.update(1)
+                    if step % 10 == 0 or step == steps:
+                        bar.set_postfix({k: f"{logs[k]:.3g}" for k in ("d_loss", "g_loss", "images/s")},
+                                        refresh=False)
+                    if step >= steps:
+                        break
+                else:
+                    self.epoch.assign_add(1)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"\ninterrupted at step {int(self.step)}: saving a checkpoint and the GIF so far")
+        except NonFiniteLoss:
+            self.write_history()
+            raise
+        finally:
+            bar.close()
+        if not media.frame_path(self.run_dir / "frames", int(self.step)).exists():
+            self.save_frame()
+        self.save_checkpoint()
+        gif = self.finish_media()
+        return FitResult(int(self.step), int(self.epoch), interrupted, gif, self.history)
+
+
+# --- history files ----------------------------------------------------------------------------------
+
+
+def write_history(run_dir: str | os.PathLike, history: Sequence[dict]) -> None:
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(history)
+    media.atomic_write_bytes(Path(run_dir) / "history.csv", buf.getvalue().encode())
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict]:
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
+            parsed["step"] = int(parsed["step"])
+            parsed["epoch"] = int(parsed.get("epoch", 0))
+            rows.append(parsed)
+    return rows
