@@ -44,9 +44,9 @@ def _to_uint8_nhwc(x: np.ndarray, where: str) -> np.ndarray:
     if x.dtype == np.uint8:
         return x
     x = x.astype(np.float32)
-    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
     if not np.isfinite(x).all():
-        raise DataError(f"{where}: the images contain NaN or Inf values")
+        raise DataError(f"{where}: the images contain NaN or Inf values; clean or drop those images")
+    lo, hi = float(x.min()), float(x.max())
     if lo >= -1.0 - 1e-6 and hi <= 1.0 + 1e-6 and lo < 0:
         x = (x + 1.0) * 127.5
     elif lo >= 0 and hi <= 1.0 + 1e-6:

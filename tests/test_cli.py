@@ -1,0 +1,92 @@
+"""The command line as a user runs it: real subprocesses, real files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tfgan(*args, cwd=None, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "tfgan", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+FAST = ["--batch-size", "16", "--width", "8", "--sample-every", "4", "--checkpoint-every", "4", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, digits):
+    tmp = tmp_path_factory.mktemp("cli")
+    np.savez(tmp / "digits.npz", x_train=digits[:256])
+    run_dir = tmp / "run"
+    result = tfgan("train", "mnist-dcgan", "--dataset", tmp / "digits.npz", "--steps", 8, "--run-dir", run_dir,
+                   *FAST)
+    assert result.returncode == 0, result.stderr
+    return tmp, run_dir, result
+
+
+def test_train_writes_a_complete_run(trained_run):
+    _, run_dir, result = trained_run
+    assert "starting a new run" in result.stdout
+    assert sorted(p.name for p in (run_dir / "frames").iterdir()) == [
+        "step_0000000.png", "step_0000004.png", "step_0000008.png"]
+    with Image.open(run_dir / "progress.gif") as gif:
+        assert gif.n_frames == 3
+    assert (run_dir / "ckpt" / "checkpoint").is_file()
+    assert (run_dir / "history.csv").read_text().count("\n") == 9  # header + 8 steps
+    assert (run_dir / "losses.png").is_file() and (run_dir / "config.json").is_file()
+
+
+def test_same_command_resumes(trained_run):
+    tmp, run_dir, _ = trained_run
+    result = tfgan("train", "mnist-dcgan", "--dataset", tmp / "digits.npz", "--steps", 12, "--run-dir", run_dir,
+                   *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout and "from step 8" in result.stdout
+    assert (run_dir / "frames" / "step_0000012.png").is_file()
+    assert (run_dir / "history.csv").read_text().count("\n") == 13
+
+
+def test_sample_npy_and_png(trained_run):
+    tmp, run_dir, _ = trained_run
+    result = tfgan("sample", run_dir, "--num", 10, "--out", tmp / "s.npy")
+    assert result.returncode == 0, result.stderr
+    samples = np.load(tmp / "s.npy")
+    assert samples.shape == (10, 28, 28, 1) and samples.dtype == np.float32
+    assert samples.min() >= -1 and samples.max() <= 1 and samples.std() > 0
+    assert tfgan("sample", run_dir, "--num", 9, "--out", tmp / "s.png").returncode == 0
+    assert Image.open(tmp / "s.png").size == (2 * (3 * 30 + 2),) * 2
+
+
+def test_gif_reexport(trained_run):
+    tmp, run_dir, _ = trained_run
+    result = tfgan("gif", run_dir, "--out", tmp / "slow.gif", "--fps", 2, "--every", 2, "--scale", 0.5)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp / "slow.gif") as gif:
+        assert gif.n_frames >= 2
+        assert gif.size[0] < Image.open(run_dir / "progress.gif").size[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "no-such-preset"], "unknown preset"),
+        (["train", "mnist-dcgan", "--dataset", "/nonexistent/x.npz"], "not found"),
+        (["sample", "/nonexistent/run", "--out", "x.png"], "run directory not found"),
+        (["gif", "/nonexistent/run"], "run directory not found"),
+        (["train", "mnist-dcgan", "--steps", "-3"], "must be at least 1"),
+        (["train", "mnist-dcgan", "--batch-size", "0"], "must be at least 1"),
+    ],
+)
+def test_errors_are_one_line(tmp_path, args, message):
+    result = tfgan(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
