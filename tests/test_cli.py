@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tfgan(*args, cwd=None, timeout=300):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "tfgan", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout)
+                          check=False, cwd=cwd, env=env, timeout=timeout)
 
 
 FAST = ["--batch-size", "16", "--width", "8", "--sample-every", "4", "--checkpoint-every", "4", "--no-progress"]
