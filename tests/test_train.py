@@ -22,7 +22,7 @@ def test_train_step_updates_both_networks(tmp_path, digits):
     g0, d0 = _weights(trainer.generator), _weights(trainer.discriminator)
     batch = images.images[:16].astype(np.float32) / 127.5 - 1
     logs = trainer.train_step(batch)
-    assert set(logs) == {"d_loss", "g_loss", "D(x)", "D(G(z))"}
+    assert set(logs) == {"d_loss", "g_loss", "D(x)", "D(G(z))", "g_grad_norm", "d_grad_norm"}
     assert int(trainer.step) == 1
     assert any(not np.allclose(a, b) for a, b in zip(g0, trainer.generator.get_weights()))
     assert any(not np.allclose(a, b) for a, b in zip(d0, trainer.discriminator.get_weights()))

@@ -5,11 +5,17 @@ estimates and iteration counts), the step and epoch counters, the fixed sample n
 progress frames and the state of the noise generator. The run's `config.json` records the model
 shapes, so a checkpoint from another architecture is refused with a message instead of being
 half-restored.
+
+A run killed mid-save never loses its last checkpoint: TensorFlow writes the files under a temporary
+name and only then updates the `checkpoint` state file (atomically), and a checkpoint whose files are
+damaged anyway (a full disk, a bad copy) is skipped with a notice for the one before it.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import tensorflow as tf
@@ -24,6 +30,10 @@ ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss
 
 class CheckpointMismatch(TfganError):
     """The run directory holds a checkpoint of a different model."""
+
+
+class CheckpointDamaged(TfganError):
+    """Every checkpoint of the run directory is unreadable."""
 
 
 def read_config(run_dir: str | Path) -> dict | None:
@@ -61,6 +71,58 @@ def _norm(value):
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
+def checkpoint_paths(directory: str | Path) -> list[str]:
+    """The checkpoints of a `ckpt` folder, newest first.
+
+    These are the ones the `checkpoint` state file lists (it only names complete saves); should that
+    file be missing or unreadable, every ckpt-N.index present, by N.
+    """
+    state = tf.train.get_checkpoint_state(str(directory))
+    if state is not None and state.all_model_checkpoint_paths:
+        return list(reversed(state.all_model_checkpoint_paths))
+    found = [(int(m.group(1)), str(p)[: -len(".index")]) for p in Path(directory).glob("ckpt-*.index")
+             if (m := re.fullmatch(r"ckpt-(\d+)\.index", p.name))]
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def restore_newest(checkpoint: tf.train.Checkpoint, directory: str | Path, partial: bool = False) -> str | None:
+    """Restore the newest readable checkpoint in `directory`; None when there is none.
+
+    Damaged files (truncated, missing, failing their checksums) make it fall back to the checkpoint
+    before, with a notice. Variables that do not fit (other shapes, other layers) raise
+    CheckpointMismatch: the other checkpoints of the folder come from the same models.
+    `partial=True` restores only the objects `checkpoint` holds (e.g. just the generator).
+    """
+    damaged = []
+    for path in checkpoint_paths(directory):
+        try:
+            status = checkpoint.restore(path)
+            if partial:
+                status.expect_partial()
+            status.assert_existing_objects_matched()
+        except (ValueError, AssertionError) as e:
+            raise CheckpointMismatch(
+                f"checkpoint {path} does not fit these models ({_first_line(e)}): "
+                "pass another --run-dir, or --fresh to discard it"
+            ) from e
+        except Exception as e:  # noqa: BLE001 - damage shows as IndexError, DataLossError, NotFoundError...
+            damaged.append(f"{Path(path).name} ({_first_line(e, 100)})")
+            continue
+        if damaged:
+            print(f"notice: skipped damaged checkpoint(s) {', '.join(damaged)}; resuming from {Path(path).name}")
+        return path
+    if damaged:
+        raise CheckpointDamaged(
+            f"every checkpoint in {directory} is damaged: {', '.join(damaged)}; pass --fresh to start over"
+        )
+    return None
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(error)).strip()  # TF op errors' prefix
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+
+
 class RunCheckpoint:
     """The checkpoint of one run directory, with step and epoch counters."""
 
@@ -74,17 +136,17 @@ class RunCheckpoint:
         return self.manager.latest_checkpoint
 
     def restore(self, path: str | None = None) -> str | None:
-        """Restore the latest (or given) checkpoint; every saved variable must match the models."""
-        path = path or self.latest
+        """Restore the newest intact (or the given) checkpoint; every saved variable must match the models."""
+        # A save killed midway leaves a ckpt-N_temp folder behind; TensorFlow never reads it again.
+        for leftover in self.directory.glob("ckpt-*_temp"):
+            shutil.rmtree(leftover, ignore_errors=True)
         if path is None:
-            return None
+            return restore_newest(self.checkpoint, self.directory)
         try:
-            status = self.checkpoint.restore(path)
-            status.assert_existing_objects_matched()
+            self.checkpoint.restore(path).assert_existing_objects_matched()
         except (ValueError, AssertionError, tf.errors.OpError) as e:
-            first = str(e).strip().splitlines()[0][:200]
             raise CheckpointMismatch(
-                f"checkpoint {path} does not fit these models ({first}): "
+                f"checkpoint {path} does not fit these models ({_first_line(e)}): "
                 "pass another --run-dir, or --fresh to discard it"
             ) from e
         return path
@@ -94,6 +156,6 @@ class RunCheckpoint:
             return self.manager.save(checkpoint_number=step)
         except (OSError, tf.errors.OpError) as e:
             raise TfganError(
-                f"could not write a checkpoint to {self.directory} ({str(e).splitlines()[0][:160]}): "
+                f"could not write a checkpoint to {self.directory} ({_first_line(e, 160)}): "
                 "free disk space or choose a writable --run-dir; the previous checkpoint is intact"
             ) from e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -10,14 +11,22 @@ from pathlib import Path
 from tfgan.errors import TfganError
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_at_least(text, 1)
+
+
+def _natural_int(text: str) -> int:
+    return _int_at_least(text, 0)
 
 
 def _positive_float(text: str) -> float:
@@ -30,10 +39,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfgan import presets
 
-    parser = argparse.ArgumentParser(prog="python -m tfgan", description="Train GANs and watch them learn.")
+    parser = _Parser(prog="python -m tfgan", description="Train GANs and watch them learn.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a preset (re-run the same command to resume)")
@@ -44,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--epochs", type=_positive_int, help="train until this many epochs")
     train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--run-dir", help="where the run keeps everything (default checkpoints/PRESET)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_natural_int, default=0)
     train.add_argument("--fresh", action="store_true", help="discard the run directory's checkpoints")
     train.add_argument("--image-size", type=_positive_int, help="resize image folders to this (64, 96)")
     train.add_argument("--loss", help="nonsaturating, minimax, lsgan, hinge, wgan-gp, wgan-clip")
@@ -59,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--deterministic", action="store_true",
+                       help="bit-identical results for the same seed, resumed or not (slower ops)")
 
     sample = sub.add_parser("sample", help="draw images from a run's latest checkpoint")
     sample.add_argument("run_dir")
@@ -79,6 +97,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tfgan import data, presets, run
 
     preset = presets.get(args.preset)
+    if args.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     if args.loss:
         preset = presets.with_loss(preset, args.loss)
     overrides = {
@@ -148,13 +170,46 @@ def cmd_gif(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with stderr silenced: TF 2.2x logs CUDA probes and oneDNN notes from C++
+    before TF_CPP_MIN_LOG_LEVEL takes effect, burying the one line that matters. Set
+    TF_CPP_MIN_LOG_LEVEL=0 to see them."""
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _os_error(e: OSError, command: str) -> str:
+    where = f" ({e.filename})" if e.filename else ""
+    hints = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some disk space",
+             errno.EROFS: "choose a writable folder", errno.EACCES: "choose a folder you can write to",
+             errno.EEXIST: "a file is in the way of a folder", errno.ENOTDIR: "a file is in the way of a folder"}
+    text = f"{e.strerror or e}{where}: {hints.get(e.errno, 'check the path')}"
+    if command == "train":
+        text += "; checkpoints saved so far are intact: re-run the same command to resume"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter
     args = build_parser().parse_args(argv)
     try:
+        if args.command != "gif":
+            _import_tensorflow_quietly()
         return {"train": cmd_train, "sample": cmd_sample, "gif": cmd_gif}[args.command](args)
     except TfganError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # disk full, read-only folder, a file where a folder should be...
+        print(f"error: {_os_error(e, args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

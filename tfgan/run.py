@@ -94,30 +94,48 @@ def start_run(
             raise TfganError(f"{name} must be at least 1, got {value}")
     if round(np.sqrt(preset.num_samples)) ** 2 != preset.num_samples:
         raise TfganError(f"num_samples must be a square number (e.g. 16, 64), got {preset.num_samples}")
+    if seed < 0:
+        raise TfganError(f"seed must be 0 or more, got {seed}")
+    losses.get(preset.loss)  # an unknown loss fails now, not after the data has loaded
+    folder: Path | None = Path(dataset).expanduser()  # a folder of images, or None
+    if images is not None or dataset in ("mnist", "fashion_mnist", "anime", "faces") or not folder.is_dir():
+        folder = None
+    if folder is not None and run_dir.resolve().is_relative_to(folder.resolve()):
+        raise TfganError(f"the run directory {run_dir} is inside the dataset folder {dataset}: its frames would "
+                         "be read as training images; choose another --run-dir")
 
-    saved = ckpt_lib.read_config(run_dir)
-    if fresh and run_dir.exists():
-        for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json"):
-            target = run_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        saved = None
+    saved = None if fresh else ckpt_lib.read_config(run_dir)
     check_writable(run_dir)
-
-    if images is None:
-        images = data_lib.load(dataset, preset.image_size, seed)
-    shape = (*images.shape[:2], preset.channels)
-    images.images = data_lib.match_channels(images.images, preset.channels)
-    say(f"data: {images.source}")
 
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     else:
         keras.mixed_precision.set_global_policy("float32")
+    resized = images is None and (folder is not None or dataset in ("anime", "faces"))
+    if resized and (generator is None or discriminator is None):
+        # These sources are resized to image_size: an unsupported size fails before any image is decoded.
+        size = preset.image_size
+        generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
+    if images is None:
+        images = data_lib.load(dataset, preset.image_size, seed)
+    shape = (*images.shape[:2], preset.channels)
+    images.images = data_lib.match_channels(images.images, preset.channels)
+    say(f"data: {images.source}")
     if generator is None or discriminator is None:
         generator, discriminator = build_models(preset, shape, seed)
+
+    if fresh and run_dir.exists():  # only now that data and models are known to work
+        for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json",
+                     "warnings.log"):
+            target = run_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     config = run_config(preset, shape, dataset, seed)
     if saved is not None:
         ckpt_lib.check_compatible(saved, config, run_dir)
+    per_step = preset.batch_size * preset.d_steps
+    if len(images.images) < per_step:
+        raise TfganError(f"only {len(images.images)} images, fewer than one step needs ({per_step}); "
+                         "lower --batch-size or add images")
     trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed,
                          jit_compile=jit_compile, mixed_precision=mixed_precision)
     step = trainer.restore()
@@ -129,8 +147,9 @@ def start_run(
     return trainer, images
 
 
-def load_generator(run_dir: str | os.PathLike) -> tuple[keras.Model, dict, int]:
-    """The generator of a run directory's latest checkpoint, its config and step."""
+def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
+    """The generator of a run directory's latest checkpoint (or its best, kept by evaluation during
+    training), its config and step."""
     from tfgan import presets
 
     run_dir = Path(run_dir)
@@ -143,9 +162,14 @@ def load_generator(run_dir: str | os.PathLike) -> tuple[keras.Model, dict, int]:
     preset = presets.Preset(**fields)
     generator, _ = build_models(preset, tuple(config["image_shape"]), config.get("seed", 0))
     step = tf.Variable(0, dtype=tf.int64)
-    checkpoint = tf.train.Checkpoint(generator=generator, step=step)
-    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
-    if latest is None:
+    # The best checkpoint holds the generator alone; its step is in its file name.
+    checkpoint = tf.train.Checkpoint(generator=generator) if best else tf.train.Checkpoint(
+        generator=generator, step=step)
+    path = ckpt_lib.restore_newest(checkpoint, run_dir / ("best" if best else "ckpt"), partial=True)
+    if path is None:
+        if best:
+            raise TfganError(f"{run_dir} has no best checkpoint: train with --eval-every to keep one")
         raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
-    checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
+    if best:
+        step.assign(int(str(path).rsplit("-", 1)[-1]))
     return generator, config, int(step)

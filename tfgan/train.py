@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import losses, media
+from tfgan import health, losses, media
 from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
@@ -87,18 +87,25 @@ class GANTrainer:
         self.rng = tf.random.Generator.from_seed(seed)
         noise = tf.random.Generator.from_seed(seed + 1).normal([preset.num_samples, self.latent_dim])
         self.sample_noise = tf.Variable(noise, trainable=False, name="sample_noise")
+        # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
+        # and so out of a checkpoint of the model: save it too, or a resumed run repeats old masks.
+        seed_states = [v for m in (generator, discriminator) for v in m.variables
+                       if all(v is not w for w in m.weights)]
         self.checkpoint = RunCheckpoint(
             self.run_dir, max_to_keep,
             generator=generator, discriminator=discriminator,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
             step=self.step, epoch=self.epoch, sample_noise=self.sample_noise, rng=self.rng,
+            dropout_seeds=seed_states,
         )
         joint = preset.d_steps == 1 and not self.wasserstein
         step_fn = self.joint_step if joint else self.alternating_step
         self.train_step = tf.function(step_fn, jit_compile=jit_compile)
         self.history: list[dict] = []
         self.saved_step = -1
-        self.callbacks: list[Callable[[GANTrainer, dict], None]] = []
+        # Warns (once per episode) when D wins, samples collapse or gradients vanish or explode.
+        self.health = health.HealthMonitor(self.run_dir)
+        self.callbacks: list[Callable[[GANTrainer, dict], None]] = [self.health]
 
     # --- the train steps --------------------------------------------------------------------------
 
@@ -112,10 +119,11 @@ class GANTrainer:
             g_loss = self.g_loss_fn(fake_logits)
             d_loss = self._d_loss(real_logits, fake_logits)
             g_scaled, d_scaled = self._scale(g_loss, self.g_optimizer), self._scale(d_loss, self.d_optimizer)
-        self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
-        self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+        g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
+        d_norm = self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
         self.step.assign_add(1)
-        return self._logs(d_loss, g_loss, real_logits, fake_logits)
+        return {**self._logs(d_loss, g_loss, real_logits, fake_logits),
+                "g_grad_norm": g_norm, "d_grad_norm": d_norm}
 
     def alternating_step(self, real_batches: tf.Tensor) -> dict:
         """d_steps critic updates (one real batch each), then one generator update."""
@@ -138,7 +146,7 @@ class GANTrainer:
                 elif self.wasserstein:
                     extra = {"wasserstein": -d_loss}
                 d_scaled = self._scale(d_loss, self.d_optimizer)
-            self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+            d_norm = self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
             if self.preset.loss == "wgan-clip":
                 for w in self.discriminator.trainable_variables:
                     w.assign(tf.clip_by_value(w, -self.preset.clip_value, self.preset.clip_value))
@@ -147,9 +155,10 @@ class GANTrainer:
             fake_logits = self.discriminator(self.generator(noise, training=True), training=True)
             g_loss = self.g_loss_fn(fake_logits)
             g_scaled = self._scale(g_loss, self.g_optimizer)
-        self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
+        g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         self.step.assign_add(1)
-        return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra}
+        return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra,
+                "g_grad_norm": g_norm, "d_grad_norm": d_norm}
 
     def _d_loss(self, real_logits, fake_logits):
         if self.preset.loss in ("nonsaturating", "minimax"):
@@ -170,9 +179,14 @@ class GANTrainer:
         return loss
 
     @staticmethod
-    def _apply(tape, loss, model, optimizer):
+    def _apply(tape, loss, model, optimizer) -> tf.Tensor:
+        """One update; returns the gradients' global norm, for the health checks."""
         grads = tape.gradient(loss, model.trainable_variables)
+        norm = tf.linalg.global_norm(grads)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            norm = norm / optimizer.dynamic_scale  # report the true gradient, not the scaled one
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return norm
 
     # --- samples, checkpoints, history -----------------------------------------------------------
 
@@ -190,21 +204,39 @@ class GANTrainer:
         step = int(self.step)
         if step == self.saved_step:
             return
+        # History first: rows past the checkpoint are dropped on resume, missing rows would stay missing.
+        self.write_history()
+        variables = self.generator.weights + self.discriminator.weights  # BatchNorm statistics included
+        if not all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables):
+            raise NonFiniteLoss(self._non_finite_message("the weights", step))
         self.checkpoint.save(step)
         self.saved_step = step
-        self.write_history()
+
+    def _non_finite_message(self, what: str, step: int) -> str:
+        kept = f"step {self.saved_step}" if self.saved_step >= 0 else "none saved yet"
+        return (f"{what} became non-finite at step {step}; training stopped without saving, so the last "
+                f"good checkpoint ({kept}) is intact. Lower the learning rates (--g-lr / --d-lr) and "
+                "re-run to resume")
 
     def restore(self) -> int | None:
         """Resume from the latest checkpoint; returns its step, or None when starting fresh."""
-        if self.checkpoint.restore() is None:
+        for leftover in [*self.run_dir.glob(".*.tmp"), *(self.run_dir / "frames").glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)  # half-written files of a killed run (media.atomic_write_bytes)
+        restored = self.checkpoint.restore()
+        step = int(self.step) if restored else 0
+        # Frames drawn after the checkpoint came from weights that are gone: drop them (all of them
+        # when there is no checkpoint: fit draws the untrained generator's frame again).
+        for frame_step, path in media.list_frames(self.run_dir / "frames"):
+            if frame_step > step or not restored:
+                path.unlink(missing_ok=True)
+        if not restored:
             return None
-        step = int(self.step)
         self.saved_step = step
         self.history = [row for row in read_history(self.run_dir) if row["step"] <= step]
-        # Frames drawn after the checkpoint came from weights that are gone: drop them.
-        for frame_step, path in media.list_frames(self.run_dir / "frames"):
-            if frame_step > step:
-                path.unlink(missing_ok=True)
+        # The learning rates are optimizer variables, so the checkpoint brought back the old ones: use
+        # this run's, so that re-running with a lower --g-lr / --d-lr takes effect.
+        self.g_optimizer.learning_rate = self.preset.g_lr
+        self.d_optimizer.learning_rate = self.preset.d_lr
         return step
 
     def write_history(self) -> None:
@@ -245,13 +277,11 @@ class GANTrainer:
                             "images/s": p.batch_size * p.d_steps / max(now - last, 1e-9)}
                     last = now
                     self.history.append(logs)
-                    bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                    # Gradient norms may overflow under loss scaling (the step is then skipped); NaN
+                    # weights still never reach a checkpoint: save_checkpoint checks them.
+                    bad = [k for k, v in logs.items() if not math.isfinite(v) and not k.endswith("grad_norm")]
                     if bad:
-                        raise NonFiniteLoss(
-                            f"{', '.join(bad)} became non-finite at step {step}; training stopped without "
-                            f"saving, so the last good checkpoint (step {max(self.saved_step, 0)}) is intact. "
-                            "Lower the learning rates (--g-lr / --d-lr) and re-run to resume"
-                        )
+                        raise NonFiniteLoss(self._non_finite_message(", ".join(bad), step))
                     if step % p.sample_every == 0:
                         self.save_frame()
                     if step % p.checkpoint_every == 0:

@@ -1,0 +1,287 @@
+"""Loading folders of mixed, messy images into one uint8 array."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfgan import image_folder
+from tfgan.errors import DataError
+from tfgan.image_folder import list_image_files, load_image_folder
+
+RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
+
+
+def _solid(size: tuple[int, int], color, mode: str = "RGB") -> Image.Image:
+    return Image.new(mode, size, color)
+
+
+def _animated_gif(path: Path) -> None:
+    frames = [_solid((20, 20), RED), _solid((20, 20), BLUE)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def _palette_with_transparency(path: Path) -> None:
+    im = Image.new("P", (20, 20), 0)
+    im.putpalette([0, 0, 0] + [255, 0, 0] * 255)  # index 0 black, the rest red
+    im.paste(1, (5, 5, 15, 15))
+    im.save(path, transparency=0)  # the black border is transparent
+
+
+def _make_mixed_folder(root: Path) -> int:
+    """Fill ``root`` with every kind of file a scraped dataset holds; return the good count."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".thumbs").mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (70, 100, 3), dtype=np.uint8)).save(root / "odd.jpg")
+    _solid((30, 40), 128, "L").save(root / "gray.png")
+    _solid((30, 30), (0, 255, 0, 128), "RGBA").save(root / "rgba.png")
+    _palette_with_transparency(root / "palette.png")
+    _solid((24, 24), BLUE).save(root / "pic.webp")
+    _solid((24, 24), RED).save(root / "pic.bmp")
+    _animated_gif(root / "anim.gif")
+    _solid((50, 50), WHITE).save(root / "UPPER.PNG")
+    _solid((16, 16), RED).save(root / "sub" / "deeper" / "nested.png")
+    # Broken or not images: counted as skipped.
+    (root / "corrupt.jpg").write_bytes(rng.integers(0, 256, 2000, dtype=np.uint8).tobytes())
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+    (root / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    # Ignored altogether: not an image extension, or hidden.
+    (root / "notes.txt").write_text("not an image")
+    _solid((8, 8), RED).save(root / ".hidden.png")
+    _solid((8, 8), RED).save(root / ".thumbs" / "thumb.png")
+    return 9
+
+
+def _load_single(tmp_path: Path, image: Image.Image, name: str, size: int = 8, **save) -> np.ndarray:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    image.save(folder / name, **save)
+    out = load_image_folder(folder, size, progress=False, verbose=False, cache=False)
+    assert out.shape == (1, size, size, 3)
+    return out[0].astype(int)
+
+
+def test_list_image_files_is_recursive_sorted_and_skips_hidden(tmp_path):
+    _make_mixed_folder(tmp_path)
+    names = [p.relative_to(tmp_path).as_posix() for p in list_image_files(tmp_path)]
+    assert names == sorted(names)
+    assert "sub/deeper/nested.png" in names
+    assert "UPPER.PNG" in names and "corrupt.jpg" in names
+    assert "notes.txt" not in names
+    assert not any(part.startswith(".") for n in names for part in n.split("/"))
+    assert len(names) == 11
+
+
+def test_mixed_folder_loads_every_good_image_and_reports_bad_ones(tmp_path, capsys):
+    good = _make_mixed_folder(tmp_path)
+    x = load_image_folder(tmp_path, 16, progress=False, cache=False)
+    assert x.shape == (good, 16, 16, 3)
+    assert x.dtype == np.uint8
+    out = capsys.readouterr().out
+    assert "skipped 2 of 11 files" in out
+    assert "corrupt.jpg (cannot identify image file)" in out
+    assert "truncated.png" in out
+    assert "notes.txt" not in out
+
+
+@pytest.mark.parametrize(
+    ("image", "name", "expected"),
+    [
+        (_solid((30, 20), 100, "L"), "gray.png", (100, 100, 100)),
+        (_solid((20, 20), 1, "1"), "bits.png", WHITE),
+        (_solid((20, 20), (0, 0, 0, 0), "RGBA"), "clear.png", WHITE),  # alpha onto white
+        (_solid((20, 20), (255, 0, 0, 255), "RGBA"), "opaque.png", RED),
+        (_solid((20, 20), (0, 0), "LA"), "clear_la.png", WHITE),
+        (_solid((20, 20), 32896, "I;16"), "gray16.png", (128, 128, 128)),  # 16-bit: rescaled
+        (_solid((20, 20), (0, 255, 255, 0), "CMYK"), "cmyk.jpg", RED),
+        (_solid((1600, 1200), (200, 50, 50)), "big.jpg", (200, 50, 50)),  # draft() path
+        (_solid((20, 20), BLUE), "blue.webp", BLUE),
+        (_solid((20, 20), RED), "red.bmp", RED),
+    ],
+)
+def test_modes_and_formats_become_rgb(tmp_path, image, name, expected):
+    pixel = _load_single(tmp_path, image, name)
+    assert np.abs(pixel - np.array(expected)).max() <= 6, pixel[0, 0]
+
+
+def test_palette_transparency_becomes_white(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _palette_with_transparency(folder / "p.png")
+    x = load_image_folder(folder, 20, progress=False, verbose=False, cache=False)[0].astype(int)
+    assert (x[0, 0] >= 250).all()  # transparent border
+    assert x[10, 10, 0] >= 250 and x[10, 10, 1:].max() <= 5  # opaque red centre
+
+
+def test_gif_uses_first_frame(tmp_path):
+    folder = tmp_path / "g"
+    folder.mkdir()
+    _animated_gif(folder / "anim.gif")
+    r, _, b = load_image_folder(folder, 8, progress=False, cache=False)[0].mean(axis=(0, 1))
+    assert r > 200 and b < 50
+
+
+@pytest.mark.parametrize("size", [(90, 30), (30, 90)])
+def test_centre_crop_drops_the_margins(tmp_path, size):
+    w, h = size
+    a = np.zeros((h, w, 3), dtype=np.uint8)  # black margins...
+    if w > h:
+        a[:, w // 3 : 2 * w // 3] = 255  # ...around a white centre square
+    else:
+        a[h // 3 : 2 * h // 3, :] = 255
+    pixel = _load_single(tmp_path, Image.fromarray(a), "c.png", size=16)
+    assert pixel.min() >= 250
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    a = np.zeros((20, 20, 3), dtype=np.uint8)
+    a[:, :10] = RED  # stored: red left, blue right
+    a[:, 10:] = BLUE
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    x = _load_single(tmp_path, Image.fromarray(a), "phone.png", size=8, exif=exif)
+    # Shown upright, red is on top and blue at the bottom.
+    assert x[0, :, 0].mean() > 200 and x[0, :, 2].mean() < 50
+    assert x[-1, :, 2].mean() > 200 and x[-1, :, 0].mean() < 50
+
+
+def test_worker_count_does_not_change_the_result(tmp_path):
+    _make_mixed_folder(tmp_path)
+    kw = {"image_size": 12, "progress": False, "verbose": False, "cache": False}
+    np.testing.assert_array_equal(
+        load_image_folder(tmp_path, workers=1, **kw), load_image_folder(tmp_path, workers=4, **kw)
+    )
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match=r"dataset folder not found: .*nope — pass --dataset"):
+        load_image_folder(tmp_path / "nope")
+
+
+def test_file_instead_of_folder(tmp_path):
+    _solid((8, 8), RED).save(tmp_path / "a.png")
+    with pytest.raises(DataError, match=r"is a file, not a folder.*--dataset"):
+        load_image_folder(tmp_path / "a.png")
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(DataError, match=r"dataset folder is empty"):
+        load_image_folder(tmp_path)
+
+
+def test_folder_without_images(tmp_path):
+    (tmp_path / "readme.txt").write_text("hi")
+    (tmp_path / "data.csv").write_text("1,2")
+    with pytest.raises(DataError, match=r"no image files .* only 2 other files"):
+        load_image_folder(tmp_path)
+
+
+def test_folder_of_only_broken_images(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"<html>not found</html>")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(DataError, match=r"none of the 2 image files .* could be read"):
+        load_image_folder(tmp_path, progress=False, cache=False)
+
+
+def test_bad_image_size(tmp_path):
+    with pytest.raises(ValueError, match="image_size"):
+        load_image_folder(tmp_path, image_size=0)
+
+
+# ------------------------------------------------------------------- cache
+
+
+def _cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*.npy"))
+
+
+def test_cache_hit_and_invalidation(tmp_path, monkeypatch, capsys):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    good = _make_mixed_folder(data)
+    first = load_image_folder(data, 16, cache_dir=cache, progress=False)
+    assert len(_cache_files(cache)) == 1
+    assert not list(cache.glob("*.tmp"))  # the atomic write left nothing behind
+
+    # A hit must not decode anything: make decoding impossible.
+    real_decode = image_folder._decode_one
+
+    def broken(*_args):
+        raise AssertionError("decoded despite a cache hit")
+
+    monkeypatch.setattr(image_folder, "_decode_one", broken)
+    capsys.readouterr()
+    second = load_image_folder(data, 16, cache_dir=cache, progress=False)
+    np.testing.assert_array_equal(first, second)
+    assert "from cache" in capsys.readouterr().out
+
+    # Another size is another cache entry.
+    monkeypatch.setattr(image_folder, "_decode_one", real_decode)
+    load_image_folder(data, 8, cache_dir=cache, progress=False, verbose=False)
+    assert len(_cache_files(cache)) == 2
+
+    # Adding a file invalidates the entry, and the stale file is removed.
+    old_16 = [p for p in _cache_files(cache) if "-16px-" in p.name]
+    _solid((20, 20), BLUE).save(data / "new.bmp")
+    os.utime(data / "new.bmp", ns=(10**9, 10**9))
+    third = load_image_folder(data, 16, cache_dir=cache, progress=False, verbose=False)
+    assert len(third) == good + 1
+    new_16 = [p for p in _cache_files(cache) if "-16px-" in p.name]
+    assert len(new_16) == 1 and new_16 != old_16
+
+    # Editing a file in place invalidates it too, even at the same byte size
+    # (uncompressed BMP): the modification time tells.
+    _solid((20, 20), RED).save(data / "new.bmp")
+    os.utime(data / "new.bmp", ns=(2 * 10**9, 2 * 10**9))
+    fourth = load_image_folder(data, 16, cache_dir=cache, progress=False, verbose=False)
+    assert not np.array_equal(third, fourth)
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    _solid((8, 8), RED).save(data / "a.png")
+    monkeypatch.setenv("TFGAN_CACHE_DIR", str(tmp_path / "env_cache"))
+    load_image_folder(data, 8, progress=False, verbose=False)
+    assert len(_cache_files(tmp_path / "env_cache")) == 1
+
+
+def test_cache_false_writes_nothing(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    _solid((8, 8), RED).save(data / "a.png")
+    monkeypatch.setenv("TFGAN_CACHE_DIR", str(tmp_path / "env_cache"))
+    load_image_folder(data, 8, progress=False, verbose=False, cache=False)
+    assert not (tmp_path / "env_cache").exists()
+
+
+def test_unwritable_cache_is_a_notice_not_an_error(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    _solid((8, 8), RED).save(data / "a.png")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    x = load_image_folder(data, 8, cache_dir=blocker / "cache", progress=False)
+    assert x.shape == (1, 8, 8, 3)
+    assert "not caching decoded images" in capsys.readouterr().out
+
+
+def test_corrupt_cache_file_is_rebuilt(tmp_path):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    _solid((8, 8), RED).save(data / "a.png")
+    first = load_image_folder(data, 8, cache_dir=cache, progress=False, verbose=False)
+    (entry,) = _cache_files(cache)
+    entry.write_bytes(b"garbage")
+    again = load_image_folder(data, 8, cache_dir=cache, progress=False, verbose=False)
+    np.testing.assert_array_equal(first, again)

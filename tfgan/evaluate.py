@@ -1,0 +1,125 @@
+"""Scoring a run: samples from a checkpoint measured with `tfgan.metrics`, during or after training.
+
+- `evaluate_run(run_dir)` is `python -m tfgan eval RUN_DIR`: MNIST-classifier metrics for 28×28
+  grayscale runs (Fréchet distance, KID, class coverage, confident share, each beside its
+  real-vs-real floor), Inception KID for colour images when the ImageNet weights are available.
+- `EvalCallback` scores the generator every K steps while training, adds the figures to the history
+  and TensorBoard, and keeps the best checkpoint by a chosen metric besides the latest ones: long DCGAN
+  runs can get worse late, and then the best one is what you want to sample from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan import data as data_lib
+from tfgan import metrics
+from tfgan.errors import TfganError
+
+# For each metric, whether larger is better.
+HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "fd": False, "kid_mean": False,
+                    "kl_uniform": False}
+
+
+def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+    return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
+                           for i in range(0, num, batch_size)])
+
+
+def real_images(config: dict, image_size: int | None = None) -> np.ndarray:
+    """The run's own training data, reloaded (uint8), for the comparison."""
+    images = data_lib.load(config["dataset"], image_size or config["image_shape"][0], config.get("seed", 0))
+    return data_lib.match_channels(images.images, config["image_shape"][-1])
+
+
+def is_mnist_like(image_shape) -> bool:
+    return tuple(image_shape) == (28, 28, 1)
+
+
+def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> dict:
+    """Metrics of generated images against real ones, chosen by the image shape."""
+    if is_mnist_like(fake.shape[1:]):
+        return metrics.evaluate_mnist(fake, real, seed=seed)
+    kid_mean, kid_std = metrics.inception_kid(fake, real, seed=seed)
+    return {"samples": len(fake), "inception_kid_mean": kid_mean, "inception_kid_std": kid_std}
+
+
+def format_metrics(result: dict) -> str:
+    if "fd" in result:
+        return metrics.format_report(result)
+    return (f"Inception KID: {result['inception_kid_mean']:.4f} ± {result['inception_kid_std']:.4f} "
+            f"({result['samples']} samples; lower is better)")
+
+
+def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, best: bool = False) -> dict:
+    """Sample `num` images from the run's latest (or best) checkpoint and score them."""
+    from tfgan import run
+
+    generator, config, step = run.load_generator(run_dir, best=best)
+    fake = sample(generator, num, config["latent_dim"], seed)
+    result = evaluate_images(fake, real_images(config), seed)
+    result["step"] = step
+    return result
+
+
+def write_scalar(tag: str, value: float) -> None:
+    """tf.summary.scalar without the tensorboard package (TensorFlow no longer installs it): the same
+    event record, tagged for TensorBoard's scalar dashboard."""
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "scalars"
+    tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata)
+
+
+class EvalCallback:
+    """Every `every` steps: score `num` samples, log them, keep the best checkpoint by `metric`."""
+
+    def __init__(self, real: np.ndarray, every: int = 500, num: int = 1000, metric: str = "confident_share",
+                 seed: int = 0):
+        if metric not in HIGHER_IS_BETTER:
+            raise TfganError(f"unknown metric '{metric}': choose one of {', '.join(HIGHER_IS_BETTER)}")
+        self.real, self.every, self.num, self.metric, self.seed = real, every, num, metric, seed
+        self.best_value: float | None = None
+        self._best_manager = None
+        self._writer = None
+
+    def _load_best(self, run_dir: Path) -> None:
+        path = run_dir / "best" / "best.json"
+        if path.is_file():
+            self.best_value = json.loads(path.read_text()).get(self.metric)
+
+    def __call__(self, trainer, logs: dict) -> None:
+        step = logs["step"]
+        if step % self.every:
+            return
+        if self._best_manager is None:
+            self._load_best(trainer.run_dir)
+            checkpoint = tf.train.Checkpoint(generator=trainer.generator)
+            self._best_manager = tf.train.CheckpointManager(checkpoint, str(trainer.run_dir / "best"), 1)
+            self._writer = tf.summary.create_file_writer(str(trainer.run_dir / "logs"))
+        fake = sample(trainer.generator, self.num, trainer.latent_dim, self.seed)
+        result = evaluate_images(fake, self.real, self.seed)
+        scalars = {k: float(v) for k, v in result.items() if k in HIGHER_IS_BETTER or k.startswith("inception")}
+        logs.update({f"eval/{k}": v for k, v in scalars.items()})  # the same dict lands in history.csv
+        with self._writer.as_default(step=step):
+            for key, value in scalars.items():
+                write_scalar(f"eval/{key}", value)
+        value = scalars.get(self.metric)
+        if value is None:
+            return
+        better = (self.best_value is None or
+                  (value > self.best_value if HIGHER_IS_BETTER[self.metric] else value < self.best_value))
+        if better:
+            self.best_value = value
+            self._best_manager.save(checkpoint_number=step)
+            from tfgan.media import atomic_write_bytes
+
+            atomic_write_bytes(trainer.run_dir / "best" / "best.json",
+                               json.dumps({"step": step, self.metric: value, **scalars}, indent=2).encode())
