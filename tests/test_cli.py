@@ -90,3 +90,11 @@ def test_errors_are_one_line(tmp_path, args, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_eval_prints_metrics_with_floor(trained_run):
+    _, run_dir, _ = trained_run
+    result = tfgan("eval", run_dir, "--num", 200)
+    assert result.returncode == 0, result.stderr
+    assert "real-vs-real floor" in result.stdout and "confident share" in result.stdout
+    assert "at step" in result.stdout

@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--eval-every", type=_positive_int,
+                       help="score samples every N steps, log them, keep the best checkpoint in RUN_DIR/best")
+    train.add_argument("--eval-metric", default="confident_share",
+                       help="what --eval-every keeps the best by: confident_share, fd, kid_mean, ...")
     train.add_argument("--deterministic", action="store_true",
                        help="bit-identical results for the same seed, resumed or not (slower ops)")
 
@@ -83,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
     sample.add_argument("--seed", type=int, default=0)
+
+    evaluate = sub.add_parser("eval", help="score a run's samples (MNIST classifier metrics, Inception KID)")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--num", type=_positive_int, default=2000, help="samples to score")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
 
     gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames")
     gif.add_argument("run_dir")
@@ -123,6 +133,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps = args.steps or preset.steps
     if int(trainer.step) >= steps:
         print(f"already trained to step {int(trainer.step)} ≥ {steps}: pass a larger --steps to train on")
+    if args.eval_every:
+        from tfgan import evaluate
+
+        trainer.callbacks.append(evaluate.EvalCallback(images.images, args.eval_every, metric=args.eval_metric,
+                                                       seed=args.seed))
     result = trainer.fit(images.images, steps, progress=not args.no_progress)
     print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'}")
     if result.gif:
@@ -155,6 +170,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         media.save_grid(images, out, scale=2 if images.shape[1] < 48 else 1)
     print(f"{args.num} samples from step {step} -> {out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tfgan import evaluate
+
+    result = evaluate.evaluate_run(args.run_dir, num=args.num, seed=args.seed, best=args.best)
+    print(f"{args.run_dir} at step {result['step']}:")
+    print(evaluate.format_metrics(result))
     return 0
 
 
@@ -204,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command != "gif":
             _import_tensorflow_quietly()
-        return {"train": cmd_train, "sample": cmd_sample, "gif": cmd_gif}[args.command](args)
+        return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif}[args.command](args)
     except TfganError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
