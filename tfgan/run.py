@@ -104,9 +104,6 @@ def start_run(
         raise TfganError(f"the run directory {run_dir} is inside the dataset folder {dataset}: its frames would "
                          "be read as training images; choose another --run-dir")
 
-    saved = None if fresh else ckpt_lib.read_config(run_dir)
-    check_writable(run_dir)
-
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     else:
@@ -116,6 +113,9 @@ def start_run(
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.
         size = preset.image_size
         generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
+
+    saved = None if fresh else ckpt_lib.read_config(run_dir)
+    check_writable(run_dir)
     if images is None:
         images = data_lib.load(dataset, preset.image_size, seed)
     shape = (*images.shape[:2], preset.channels)
