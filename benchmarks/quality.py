@@ -73,8 +73,8 @@ def main() -> None:
 
     images = data.load("mnist").images
     lines = [f"### Quality per wall time, {time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}",
-             "", f"{len(images):,} training images; {args.num} samples scored per mark; overrides: "
-             f"{overrides or 'none'}.", "",
+             "", (f"{len(images):,} training images; {args.num} samples scored per mark; overrides: "
+                  f"{overrides or 'none'}."), "",
              "| preset | minutes | steps | confident > 0.9 | classes | FD (floor) | KID |",
              "|---|---|---|---|---|---|---|"]
     for name in args.presets:

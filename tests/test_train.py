@@ -59,3 +59,65 @@ def test_alternating_steps(tmp_path, digits, loss):
     if loss == "wgan-clip":
         biggest = max(np.abs(w).max() for w in trainer.discriminator.get_weights())
         assert biggest <= preset.clip_value + 1e-7
+
+
+def test_ema_generator_averages_and_is_saved(tmp_path, digits):
+    preset = TINY.replace(ema=0.9)
+    trainer, images = _trainer(tmp_path, digits, preset)
+    trainer.fit(images.images, 6, progress=False)
+    g = trainer.generator.get_weights()
+    ema = trainer.ema_generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(g, ema))  # an average, not a copy
+    # The frames show the averaged generator.
+    np.testing.assert_allclose(trainer.generate(), np.asarray(trainer.ema_generator(trainer.sample_noise)), atol=1e-6)
+    again, _ = _trainer(tmp_path, digits, preset)
+    for a, b in zip(ema, again.ema_generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    generator, _, _ = run.load_generator(tmp_path / "run")
+    np.testing.assert_allclose(generator(trainer.sample_noise, training=False),
+                               trainer.ema_generator(trainer.sample_noise, training=False), atol=1e-6)
+
+
+def test_stop_training_from_a_callback(tmp_path, digits):
+    trainer, images = _trainer(tmp_path, digits)
+
+    def stop_at_3(trainer, logs):
+        if logs["step"] == 3:
+            trainer.stop_training = True
+
+    trainer.callbacks.append(stop_at_3)
+    result = trainer.fit(images.images, 50, progress=False)
+    assert result.step == 3 and not result.interrupted
+    assert (tmp_path / "run" / "ckpt" / "checkpoint").is_file()
+
+
+def test_mixed_precision_and_xla_steps_run_on_cpu(tmp_path, digits):
+    import keras
+
+    try:
+        preset = presets.with_loss(TINY, "wgan-gp").replace(d_steps=2)
+        trainer, images = _trainer(tmp_path, digits, preset, mixed_precision=True, jit_compile=True)
+        assert trainer.generator.layers[0].compute_dtype == "float16"
+        assert isinstance(trainer.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        result = trainer.fit(images.images, 3, progress=False)
+        row = result.history[-1]
+        assert np.isfinite(row["gp"]) and row["grad_norm"] > 0
+        assert trainer.generate().dtype == np.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_gradient_penalty_loss_scale_gives_the_same_penalty():
+    import tensorflow as tf
+
+    from tfgan import losses
+
+    w = tf.constant(np.random.default_rng(0).normal(size=(4, 4, 1)).astype(np.float32))
+
+    def critic(x, training=True):
+        return tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]
+
+    real, fake, alpha = tf.ones([4, 4, 4, 1]), tf.zeros([4, 4, 4, 1]), tf.fill([4, 1, 1, 1], 0.3)
+    plain = losses.gradient_penalty(critic, real, fake, alpha)
+    scaled = losses.gradient_penalty(critic, real, fake, alpha, loss_scale=1024.0)
+    np.testing.assert_allclose([float(v) for v in plain], [float(v) for v in scaled], rtol=1e-5)

@@ -25,7 +25,7 @@ from tfgan.media import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes")
+                     "num_classes", "ema")
 
 
 class CheckpointMismatch(TfganError):
@@ -58,6 +58,8 @@ def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
         if key == "loss" and a is not None and b is not None:
             # Switching between non-Wasserstein losses keeps the same models; to or from a critic not.
             a, b = a.startswith("wgan"), b.startswith("wgan")
+        if key == "ema":  # only whether there is an averaged generator changes what is saved
+            a, b = bool(a or 0), bool(b or 0)
         if a is not None and b is not None and _norm(a) != _norm(b):
             diffs.append(f"{key} {saved.get(key)} ≠ {wanted.get(key)}")
     if diffs:

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sample-every", type=_positive_int, help="steps between progress frames")
     train.add_argument("--checkpoint-every", type=_positive_int)
     train.add_argument("--label-smoothing", type=float, help="one-sided: real label = 1 - this")
+    train.add_argument("--ema", type=float, help="average G's weights with this decay (e.g. 0.999) for samples")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -122,6 +123,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not 0 <= args.label_smoothing < 1:
             raise TfganError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
         overrides["real_label"] = 1.0 - args.label_smoothing
+    if args.ema is not None:
+        if not 0 <= args.ema < 1:
+            raise TfganError(f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}")
+        overrides["ema"] = args.ema
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,

@@ -101,10 +101,10 @@ class EvalCallback:
             return
         if self._best_manager is None:
             self._load_best(trainer.run_dir)
-            checkpoint = tf.train.Checkpoint(generator=trainer.generator)
+            checkpoint = tf.train.Checkpoint(generator=trainer.ema_generator or trainer.generator)
             self._best_manager = tf.train.CheckpointManager(checkpoint, str(trainer.run_dir / "best"), 1)
             self._writer = tf.summary.create_file_writer(str(trainer.run_dir / "logs"))
-        fake = sample(trainer.generator, self.num, trainer.latent_dim, self.seed)
+        fake = sample(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed)
         result = evaluate_images(fake, self.real, self.seed)
         scalars = {k: float(v) for k, v in result.items() if k in HIGHER_IS_BETTER or k.startswith("inception")}
         logs.update({f"eval/{k}": v for k, v in scalars.items()})  # the same dict lands in history.csv

@@ -208,7 +208,7 @@ def _upright(im: Image.Image) -> Image.Image:
     try:
         # In place: otherwise every image without the tag is copied for nothing.
         ImageOps.exif_transpose(im, in_place=True)
-    except Exception:  # noqa: BLE001 -- broken EXIF should not cost a good image
+    except Exception:  # noqa: BLE001, S110 -- broken EXIF should not cost a good image
         pass
     return im
 

@@ -80,10 +80,13 @@ def safe_norm(x: tf.Tensor, axis, epsilon: float = 1e-12) -> tf.Tensor:
     return tf.sqrt(tf.reduce_sum(tf.square(x), axis=axis) + epsilon)
 
 
-def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor | None = None):
+def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor | None = None,
+                     loss_scale: tf.Tensor | float = 1.0):
     """WGAN-GP (Gulrajani et al. 2017): mean (‖∇f(x̂)‖ - 1)² on x̂ = αx + (1-α)x̃, α ~ U[0, 1].
 
     Returns (penalty, mean gradient norm). Pass `alpha` (shape (B, 1, 1, 1)) to fix the draw in tests.
+    Under mixed precision pass the optimizer's loss scale: this inner gradient is float16 too, and
+    would underflow unscaled.
     """
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
@@ -92,8 +95,8 @@ def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: 
     interpolates = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
-        scores = tf.cast(critic(interpolates, training=True), tf.float32)
-    grads = tape.gradient(scores, interpolates)
+        scores = tf.cast(critic(interpolates, training=True), tf.float32) * loss_scale
+    grads = tape.gradient(scores, interpolates) / loss_scale
     norms = safe_norm(grads, axis=[1, 2, 3])
     return tf.reduce_mean(tf.square(norms - 1.0)), tf.reduce_mean(norms)
 

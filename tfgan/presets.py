@@ -32,6 +32,7 @@ class Preset:
     gp_weight: float = 10.0  # WGAN-GP λ
     clip_value: float = 0.01  # weight clipping for wgan-clip
     real_label: float = 1.0  # < 1 is one-sided label smoothing
+    ema: float = 0.0  # > 0: keep an exponential moving average of G's weights (e.g. 0.999) for samples
     steps: int = 3000  # default training length (generator updates)
     sample_every: int = 100  # a progress-GIF frame every this many steps
     checkpoint_every: int = 500

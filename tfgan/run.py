@@ -163,8 +163,10 @@ def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[kera
     generator, _ = build_models(preset, tuple(config["image_shape"]), config.get("seed", 0))
     step = tf.Variable(0, dtype=tf.int64)
     # The best checkpoint holds the generator alone; its step is in its file name.
+    # Sampling uses the weight average when the run kept one.
+    name = "ema_generator" if config.get("ema", 0) > 0 else "generator"
     checkpoint = tf.train.Checkpoint(generator=generator) if best else tf.train.Checkpoint(
-        generator=generator, step=step)
+        **{name: generator}, step=step)
     path = ckpt_lib.restore_newest(checkpoint, run_dir / ("best" if best else "ckpt"), partial=True)
     if path is None:
         if best:

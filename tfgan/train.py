@@ -91,12 +91,20 @@ class GANTrainer:
         # and so out of a checkpoint of the model: save it too, or a resumed run repeats old masks.
         seed_states = [v for m in (generator, discriminator) for v in m.variables
                        if all(v is not w for w in m.weights)]
+        # An exponential moving average of the generator's weights draws smoother samples than the
+        # weights of any single step (Karras et al. 2018; Yazıcı et al. 2019). Used for frames and sampling.
+        self.ema_generator = None
+        extra = {}
+        if preset.ema > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            extra["ema_generator"] = self.ema_generator
         self.checkpoint = RunCheckpoint(
             self.run_dir, max_to_keep,
             generator=generator, discriminator=discriminator,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
             step=self.step, epoch=self.epoch, sample_noise=self.sample_noise, rng=self.rng,
-            dropout_seeds=seed_states,
+            dropout_seeds=seed_states, **extra,
         )
         joint = preset.d_steps == 1 and not self.wasserstein
         step_fn = self.joint_step if joint else self.alternating_step
@@ -106,6 +114,7 @@ class GANTrainer:
         # Warns (once per episode) when D wins, samples collapse or gradients vanish or explode.
         self.health = health.HealthMonitor(self.run_dir)
         self.callbacks: list[Callable[[GANTrainer, dict], None]] = [self.health]
+        self.stop_training = False  # a callback may set it to end fit() after the current step
 
     # --- the train steps --------------------------------------------------------------------------
 
@@ -121,6 +130,7 @@ class GANTrainer:
             g_scaled, d_scaled = self._scale(g_loss, self.g_optimizer), self._scale(d_loss, self.d_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         d_norm = self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+        self._update_ema()
         self.step.assign_add(1)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits),
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
@@ -139,8 +149,9 @@ class GANTrainer:
                 fake_logits = self.discriminator(fake_images, training=True)
                 d_loss = self._d_loss(real_logits, fake_logits)
                 if self.preset.loss == "wgan-gp":
-                    gp, grad_norm = losses.gradient_penalty(self.discriminator, real_images, fake_images,
-                                                            alpha=self.rng.uniform([tf.shape(real_images)[0], 1, 1, 1]))
+                    alpha = self.rng.uniform([tf.shape(real_images)[0], 1, 1, 1])
+                    gp, grad_norm = losses.gradient_penalty(self.discriminator, real_images, fake_images, alpha,
+                                                            loss_scale=self._loss_scale(self.d_optimizer))
                     extra = {"wasserstein": -d_loss, "gp": gp, "grad_norm": grad_norm}
                     d_loss = d_loss + self.preset.gp_weight * gp
                 elif self.wasserstein:
@@ -156,9 +167,19 @@ class GANTrainer:
             g_loss = self.g_loss_fn(fake_logits)
             g_scaled = self._scale(g_loss, self.g_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
+        self._update_ema()
         self.step.assign_add(1)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra,
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
+
+    def _update_ema(self) -> None:
+        if self.ema_generator is None:
+            return
+        # Warm-up: early on the average would mostly remember the random initial weights.
+        step = tf.cast(self.step, tf.float32)
+        decay = tf.minimum(self.preset.ema, (1.0 + step) / (10.0 + step))
+        for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
+            ema_w.assign(decay * ema_w + (1.0 - decay) * w if w.trainable else w)
 
     def _d_loss(self, real_logits, fake_logits):
         if self.preset.loss in ("nonsaturating", "minimax"):
@@ -171,6 +192,12 @@ class GANTrainer:
             logs["D(x)"] = tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32)))
             logs["D(G(z))"] = tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32)))
         return logs
+
+    @staticmethod
+    def _loss_scale(optimizer):
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return tf.cast(optimizer.dynamic_scale, tf.float32)
+        return 1.0
 
     @staticmethod
     def _scale(loss, optimizer):
@@ -193,7 +220,8 @@ class GANTrainer:
     def generate(self, noise: tf.Tensor | np.ndarray | None = None) -> np.ndarray:
         """Generator output in [-1, 1] for the given noise (default: the fixed sample noise)."""
         noise = self.sample_noise if noise is None else noise
-        return np.asarray(self.generator(noise, training=False), dtype=np.float32)
+        generator = self.ema_generator or self.generator
+        return np.asarray(generator(noise, training=False), dtype=np.float32)
 
     def save_frame(self) -> Path:
         step = int(self.step)
@@ -264,9 +292,10 @@ class GANTrainer:
         bar = tqdm(total=steps, initial=min(int(self.step), steps), unit="step", disable=not progress,
                    dynamic_ncols=True, smoothing=0.1)
         interrupted = False
+        self.stop_training = False
         last = time.perf_counter()
         try:
-            while int(self.step) < steps:
+            while int(self.step) < steps and not self.stop_training:
                 epoch = int(self.epoch)
                 skip = max(0, int(self.step) - epoch * per_epoch)
                 for batch in data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps):
@@ -292,7 +321,7 @@ class GANTrainer:
                     if step % 10 == 0 or step == steps:
                         bar.set_postfix({k: f"{logs[k]:.3g}" for k in ("d_loss", "g_loss", "images/s")},
                                         refresh=False)
-                    if step >= steps:
+                    if step >= steps or self.stop_training:
                         break
                 else:
                     self.epoch.assign_add(1)
