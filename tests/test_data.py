@@ -91,6 +91,6 @@ def test_batches_are_full_deterministic_and_resumable(digits):
 
 def test_batches_for_critic_steps(digits):
     (first,) = list(data.batches(digits[:64], 8, seed=0, epoch=0, d_steps=5).take(1))
-    assert first.shape == (5, 8, 28, 28, 1)
+    assert first.shape == (8, 5, 28, 28, 1)
     with pytest.raises(DataError, match="fewer than one step"):
         data.batches(digits[:10], 16, seed=0, epoch=0)

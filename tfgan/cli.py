@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ema", type=float, help="average G's weights with this decay (e.g. 0.999) for samples")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
+    train.add_argument("--distribute", choices=["mirrored", "multiworker", "tpu"],
+                       help="train on all local GPUs (mirrored), several hosts (multiworker, reads "
+                            "TF_CONFIG) or a TPU; --batch-size is the global batch")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--eval-every", type=_positive_int,
                        help="score samples every N steps, log them, keep the best checkpoint in RUN_DIR/best")
@@ -104,6 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def make_strategy(name: str | None):
+    """A tf.distribute strategy by name; None keeps TensorFlow's default (one device)."""
+    if name is None:
+        return None
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as e:
+        raise TfganError(f"no TPU found ({str(e).splitlines()[0][:100]}): in Colab choose a TPU runtime") from e
+    return tf.distribute.TPUStrategy(resolver)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from tfgan import data, presets, run
 
@@ -130,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
-        jit_compile=args.xla, mixed_precision=args.mixed_precision,
+        jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
     )
     if args.epochs:
         steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)

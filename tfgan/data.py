@@ -201,7 +201,7 @@ def batches(
     The order depends only on (seed, epoch), so a run resumed mid-epoch can `skip` the batches it
     already trained on and see the same data as an uninterrupted run. Partial last batches are
     dropped: a smaller batch would make `tf.function` trace the train step again. With d_steps > 1
-    each element holds d_steps batches, one for every critic update.
+    each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
     """
     per_step = batch_size * d_steps
     n_steps = len(images) // per_step
@@ -211,7 +211,8 @@ def batches(
             "lower --batch-size or add images"
         )
     order = np.random.default_rng([seed, epoch]).permutation(len(images))
-    shape = (d_steps, batch_size) if d_steps > 1 else (batch_size,)
+    # Batch first, so a tf.distribute strategy can split every element between replicas.
+    shape = (batch_size, d_steps) if d_steps > 1 else (batch_size,)
 
     def generate() -> Iterator:
         for i in range(skip, n_steps):

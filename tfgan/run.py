@@ -79,11 +79,14 @@ def start_run(
     jit_compile: bool = False,
     mixed_precision: bool = False,
     verbose: bool = True,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> tuple[GANTrainer, data_lib.Images]:
     """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
 
-    Pass `generator` / `discriminator` to train your own models with the same loop.
+    Pass `generator` / `discriminator` to train your own models with the same loop (under a
+    `strategy`, build them inside `strategy.scope()`). `preset.batch_size` is the global batch.
     """
+    strategy = strategy or tf.distribute.get_strategy()
     say = print if verbose else (lambda *a, **k: None)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(preset)
     dataset = dataset or preset.dataset
@@ -112,7 +115,8 @@ def start_run(
     if resized and (generator is None or discriminator is None):
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.
         size = preset.image_size
-        generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
+        with strategy.scope():
+            generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
 
     saved = None if fresh else ckpt_lib.read_config(run_dir)
     check_writable(run_dir)
@@ -122,7 +126,8 @@ def start_run(
     images.images = data_lib.match_channels(images.images, preset.channels)
     say(f"data: {images.source}")
     if generator is None or discriminator is None:
-        generator, discriminator = build_models(preset, shape, seed)
+        with strategy.scope():
+            generator, discriminator = build_models(preset, shape, seed)
 
     if fresh and run_dir.exists():  # only now that data and models are known to work
         for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json",
@@ -136,8 +141,11 @@ def start_run(
     if len(images.images) < per_step:
         raise TfganError(f"only {len(images.images)} images, fewer than one step needs ({per_step}); "
                          "lower --batch-size or add images")
-    trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed,
-                         jit_compile=jit_compile, mixed_precision=mixed_precision)
+    if preset.batch_size % strategy.num_replicas_in_sync:
+        raise TfganError(f"batch size {preset.batch_size} does not split evenly over "
+                         f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
+    trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, jit_compile=jit_compile,
+                         mixed_precision=mixed_precision, strategy=strategy)
     step = trainer.restore()
     if step is not None:
         say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)})")

@@ -65,7 +65,13 @@ class GANTrainer:
         jit_compile: bool = False,
         mixed_precision: bool = False,
         max_to_keep: int = 3,
+        strategy: tf.distribute.Strategy | None = None,
     ):
+        # Under a tf.distribute strategy (several GPUs, a TPU) build the models inside strategy.scope().
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        if self.replicas > 1 and preset.loss == "wgan-clip":
+            raise TfganError("wgan-clip trains on one device only: use wgan-gp with several devices")
         self.preset = preset
         self.generator = generator
         self.discriminator = discriminator
@@ -74,17 +80,19 @@ class GANTrainer:
         self.latent_dim = generator.input_shape[-1]
         self.d_loss_fn, self.g_loss_fn = losses.get(preset.loss)
         self.wasserstein = losses.is_wasserstein(preset.loss)
-        self.g_optimizer = make_optimizer(preset.optimizer, preset.g_lr, preset.beta_1, preset.beta_2,
-                                          mixed_precision)
-        self.d_optimizer = make_optimizer(preset.optimizer, preset.d_lr, preset.beta_1, preset.beta_2,
-                                          mixed_precision)
-        # Build optimizer slots now so a checkpoint can restore them before the first step.
-        self.g_optimizer.build(generator.trainable_variables)
-        self.d_optimizer.build(discriminator.trainable_variables)
+        with self.strategy.scope():
+            self.g_optimizer = make_optimizer(preset.optimizer, preset.g_lr, preset.beta_1, preset.beta_2,
+                                              mixed_precision)
+            self.d_optimizer = make_optimizer(preset.optimizer, preset.d_lr, preset.beta_1, preset.beta_2,
+                                              mixed_precision)
+            # Build optimizer slots now so a checkpoint can restore them before the first step.
+            self.g_optimizer.build(generator.trainable_variables)
+            self.d_optimizer.build(discriminator.trainable_variables)
+            # Created in the scope, each replica draws its own noise stream.
+            self.rng = tf.random.Generator.from_seed(seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        # A stateful generator is saved in the checkpoint, so a resumed run draws the same noise.
-        self.rng = tf.random.Generator.from_seed(seed)
+        # The noise generator's state is saved in the checkpoint, so a resumed run draws the same noise.
         noise = tf.random.Generator.from_seed(seed + 1).normal([preset.num_samples, self.latent_dim])
         self.sample_noise = tf.Variable(noise, trainable=False, name="sample_noise")
         # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
@@ -96,7 +104,8 @@ class GANTrainer:
         self.ema_generator = None
         extra = {}
         if preset.ema > 0:
-            self.ema_generator = keras.models.clone_model(generator)
+            with self.strategy.scope():
+                self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             extra["ema_generator"] = self.ema_generator
         self.checkpoint = RunCheckpoint(
@@ -108,7 +117,8 @@ class GANTrainer:
         )
         joint = preset.d_steps == 1 and not self.wasserstein
         step_fn = self.joint_step if joint else self.alternating_step
-        self.train_step = tf.function(step_fn, jit_compile=jit_compile)
+        self.replica_step = step_fn
+        self.train_step = tf.function(self.distributed_step, jit_compile=jit_compile)
         self.history: list[dict] = []
         self.saved_step = -1
         # Warns (once per episode) when D wins, samples collapse or gradients vanish or explode.
@@ -117,6 +127,14 @@ class GANTrainer:
         self.stop_training = False  # a callback may set it to end fit() after the current step
 
     # --- the train steps --------------------------------------------------------------------------
+
+    def distributed_step(self, batch: tf.Tensor) -> dict:
+        """Run the step on every replica (just once without a strategy), then average the logs."""
+        logs = self.strategy.run(self.replica_step, args=(batch,))
+        logs = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
+        self._update_ema()
+        self.step.assign_add(1)
+        return logs
 
     def joint_step(self, real_images: tf.Tensor) -> dict:
         """The TF tutorial's step: one batch of noise, one generator pass, both networks updated."""
@@ -130,18 +148,19 @@ class GANTrainer:
             g_scaled, d_scaled = self._scale(g_loss, self.g_optimizer), self._scale(d_loss, self.d_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         d_norm = self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
-        self._update_ema()
-        self.step.assign_add(1)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits),
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
 
     def alternating_step(self, real_batches: tf.Tensor) -> dict:
-        """d_steps critic updates (one real batch each), then one generator update."""
+        """d_steps critic updates (one real batch each), then one generator update.
+
+        real_batches has shape (batch, d_steps, H, W, C): batch first, so a strategy can split it.
+        """
         if self.preset.d_steps == 1:
-            real_batches = real_batches[None]
+            real_batches = real_batches[:, None]
         extra = {}
         for i in range(self.preset.d_steps):  # unrolled: d_steps is a small constant
-            real_images = real_batches[i]
+            real_images = real_batches[:, i]
             noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
             with tf.GradientTape() as d_tape:
                 fake_images = self.generator(noise, training=True)
@@ -167,8 +186,6 @@ class GANTrainer:
             g_loss = self.g_loss_fn(fake_logits)
             g_scaled = self._scale(g_loss, self.g_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
-        self._update_ema()
-        self.step.assign_add(1)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra,
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
 
@@ -199,8 +216,9 @@ class GANTrainer:
             return tf.cast(optimizer.dynamic_scale, tf.float32)
         return 1.0
 
-    @staticmethod
-    def _scale(loss, optimizer):
+    def _scale(self, loss, optimizer):
+        # Replicas' gradients are summed, so each contributes its share of the global-batch mean.
+        loss = loss / self.replicas
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             return optimizer.scale_loss(loss)
         return loss
@@ -298,7 +316,10 @@ class GANTrainer:
             while int(self.step) < steps and not self.stop_training:
                 epoch = int(self.epoch)
                 skip = max(0, int(self.step) - epoch * per_epoch)
-                for batch in data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps):
+                batches = data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps)
+                if self.replicas > 1:  # each replica gets its slice of every global batch
+                    batches = self.strategy.experimental_distribute_dataset(batches)
+                for batch in batches:
                     logs = {k: float(v) for k, v in self.train_step(batch).items()}
                     now = time.perf_counter()
                     step = int(self.step)
