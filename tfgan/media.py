@@ -143,10 +143,8 @@ def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None
     """Loss curves (left) and the discriminator's outputs or the Wasserstein estimate (right)."""
     if not history:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # A bare Figure (no pyplot) draws off-screen without switching a notebook's plotting backend.
+    from matplotlib.figure import Figure
 
     steps = np.array([row["step"] for row in history])
 
@@ -158,7 +156,8 @@ def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None
     def smooth(v, k=window):
         return np.convolve(v, np.ones(k) / k, mode="valid") if len(v) >= k else v
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, 2)
     for key in ("d_loss", "g_loss"):
         v = smooth(series(key))
         axes[0].plot(steps[len(steps) - len(v):], v, label=key)
@@ -174,31 +173,27 @@ def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
     return atomic_write_bytes(out, buf.getvalue())
 
 
 # --- Notebook display -----------------------------------------------------------------------------
 
 
-def show_images(images: np.ndarray, cols: int | None = None, scale: int = 3):
-    """Display a grid inline (Colab and Jupyter); returns the IPython object."""
+def show_images(images: np.ndarray, cols: int | None = None, scale: int = 3) -> None:
+    """Display a grid inline (Colab and Jupyter)."""
     from IPython.display import Image as IPImage
     from IPython.display import display
 
-    obj = IPImage(data=png_bytes(grid(images, cols, scale=scale)))
-    display(obj)
-    return obj
+    display(IPImage(data=png_bytes(grid(images, cols, scale=scale))))
 
 
-def show_gif(path: str | os.PathLike, width: int = 400):
+def show_gif(path: str | os.PathLike, width: int = 400) -> None:
     """Display a GIF inline as a base64 <img> (animates in Colab, Jupyter and saved notebooks)."""
     from IPython.display import HTML, display
 
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    obj = HTML(f'<img src="data:image/gif;base64,{data}" width="{width}">')
-    display(obj)
-    return obj
+    # Returning nothing: a returned object would be shown a second time on a cell's last line.
+    display(HTML(f'<img src="data:image/gif;base64,{data}" width="{width}">'))
 
 
 # --- Notebook helpers: source code, files, figures, side-by-side grids, live preview ---------------
