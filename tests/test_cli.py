@@ -98,3 +98,48 @@ def test_eval_prints_metrics_with_floor(trained_run):
     assert result.returncode == 0, result.stderr
     assert "real-vs-real floor" in result.stdout and "confident share" in result.stdout
     assert "at step" in result.stdout
+
+
+def test_conditional_train_and_sample_a_label(tmp_path, digits):
+    labels = np.arange(128) % 10
+    np.savez(tmp_path / "labelled.npz", x_train=digits[:128], y_train=labels)
+    run_dir = tmp_path / "cgan"
+    result = tfgan("train", "mnist-cgan", "--dataset", tmp_path / "labelled.npz", "--steps", 4, "--run-dir", run_dir,
+                   "--acgan", *FAST)
+    assert result.returncode == 0, result.stderr
+    for label in (3, 7):
+        result = tfgan("sample", run_dir, "--label", label, "--num", 5, "--out", tmp_path / f"{label}.npy")
+        assert result.returncode == 0, result.stderr
+        assert f"of class {label}" in result.stdout
+    threes, sevens = np.load(tmp_path / "3.npy"), np.load(tmp_path / "7.npy")
+    assert threes.shape == sevens.shape == (5, 28, 28, 1)
+    assert not np.allclose(threes, sevens)  # same seed, same noise: only the label differs
+    result = tfgan("sample", run_dir, "--label", 10, "--out", tmp_path / "x.png")
+    assert result.returncode == 2 and "--label must be from 0 to 9" in result.stderr
+
+
+def test_sample_label_of_an_unconditional_run_is_an_error(trained_run):
+    tmp, run_dir, _ = trained_run
+    result = tfgan("sample", run_dir, "--label", 7, "--out", tmp / "x.png")
+    assert result.returncode == 2 and "unconditional" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_conditional_preset_on_unlabelled_data_is_an_error(tmp_path, digits_npz):
+    result = tfgan("train", "mnist-cgan", "--dataset", digits_npz, "--steps", 2, "--run-dir", tmp_path / "r", *FAST)
+    assert result.returncode == 2 and "needs labels" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_trick_switches_reach_the_config(tmp_path, digits_npz):
+    import json
+
+    run_dir = tmp_path / "tricks"
+    result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--steps", 2, "--run-dir", run_dir,
+                   "--label-flip", 0.1, "--instance-noise", 0.2, "--latent", "sphere", "--spectral-norm",
+                   "--g-dropout", 0.25, *FAST)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["label_flip"], config["instance_noise"], config["latent"], config["spectral_norm"],
+            config["g_dropout"]) == (0.1, 0.2, "sphere", True, 0.25)
+    assert tfgan("sample", run_dir, "--num", 4, "--out", tmp_path / "s.npy").returncode == 0
+    result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--acgan", "--run-dir", tmp_path / "x", *FAST)
+    assert result.returncode == 2 and "--acgan needs a conditional preset" in result.stderr

@@ -47,3 +47,56 @@ def test_bad_sizes_are_clear_errors():
         models.build("mnist", 100, (32, 32, 1))
     with pytest.raises(TfganError, match="unknown architecture"):
         models.build("resnet", 100, (28, 28, 1))
+
+
+@pytest.mark.parametrize("acgan", [False, True])
+def test_cgan_models_take_a_label(acgan):
+    import numpy as np
+    import tensorflow as tf
+
+    g, d = models.build("mnist", 16, (28, 28, 1), width=8, num_classes=10, acgan=acgan)
+    assert models.is_conditional(g) and models.is_conditional(d) and models.num_classes(g) == 10
+    assert g.input_shape == [(None, 16), (None,)] and g.output_shape == (None, 28, 28, 1)
+    assert d.output_shape == ([(None, 1), (None, 10)] if acgan else (None, 1))
+    noise = tf.constant(np.random.default_rng(0).normal(size=(1, 16)), tf.float32)
+    # The same noise with another label gives another image: the label reaches the output.
+    a, b = (g([noise, tf.constant([k])], training=False) for k in (3, 7))
+    assert not np.allclose(a, b)
+    a, b = (d([tf.zeros([1, 28, 28, 1]), tf.constant([k])], training=False) for k in (3, 7))
+    assert not np.allclose(a[0] if acgan else a, b[0] if acgan else b)
+
+
+def test_conditioning_needs_the_mnist_models():
+    with pytest.raises(TfganError, match="'mnist' models"):
+        models.build("dcgan", 100, (64, 64, 3), num_classes=10)
+    with pytest.raises(TfganError, match="--acgan needs"):
+        models.build("mnist", 100, (28, 28, 1), acgan=True)
+
+
+def test_spectral_norm_wraps_d_and_normalises_its_weights():
+    import numpy as np
+    import tensorflow as tf
+
+    _, d = models.build("mnist", 16, (28, 28, 1), width=8, spectral_norm=True)
+    wrapped = [layer for layer in d.layers if type(layer).__name__ == "SpectralNormalization"]
+    assert len(wrapped) == 3  # two Conv2D and the Dense
+    x = tf.constant(np.random.default_rng(0).normal(size=(4, 28, 28, 1)), tf.float32)
+    for _ in range(20):  # each training call runs a power-iteration step and renormalises the kernel
+        d(x, training=True)
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert abs(top - 1.0) < 0.05, (layer.name, top)
+    _, plain = models.build("mnist", 16, (28, 28, 1), width=8)
+    assert all(type(layer).__name__ != "SpectralNormalization" for layer in plain.layers)
+
+
+def test_generator_dropout_makes_training_passes_random():
+    import numpy as np
+    import tensorflow as tf
+
+    noise = tf.constant(np.random.default_rng(0).normal(size=(4, 16)), tf.float32)
+    for rate, differ in ((0.0, False), (0.5, True)):
+        g, _ = models.build("mnist", 16, (28, 28, 1), width=8, g_dropout=rate)
+        assert any(type(layer).__name__ == "Dropout" for layer in g.layers) == differ
+        assert (not np.allclose(g(noise, training=True), g(noise, training=True))) == differ

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfgan import presets, run
 from tfgan.data import Images
@@ -121,3 +122,100 @@ def test_gradient_penalty_loss_scale_gives_the_same_penalty():
     plain = losses.gradient_penalty(critic, real, fake, alpha)
     scaled = losses.gradient_penalty(critic, real, fake, alpha, loss_scale=1024.0)
     np.testing.assert_allclose([float(v) for v in plain], [float(v) for v in scaled], rtol=1e-5)
+
+
+# --- conditional GANs -------------------------------------------------------------------------------
+
+CGAN = presets.get("mnist-cgan").replace(width=8, latent_dim=16, batch_size=16, sample_every=5,
+                                         checkpoint_every=10)
+
+
+def _labelled(digits, n=128):
+    labels = np.arange(n) % 10  # stand-in labels: the plumbing, not the digits, is under test
+    return Images(digits[:n], labels, "test digits")
+
+
+@pytest.mark.parametrize("acgan", [False, True])
+def test_conditional_gan_trains_on_labels(tmp_path, digits, acgan):
+    preset = CGAN.replace(acgan=acgan)
+    trainer, images = run.start_run(preset, tmp_path / "run", images=_labelled(digits), verbose=False)
+    assert trainer.conditional
+    # The progress grid: one row per class, the same noise down each column.
+    np.testing.assert_array_equal(trainer.sample_labels.numpy().reshape(10, 10), np.repeat(np.arange(10), 10)
+                                  .reshape(10, 10))
+    noise = trainer.sample_noise.numpy().reshape(10, 10, -1)
+    np.testing.assert_array_equal(noise[0], noise[9])
+    head = [w.copy() for w in trainer.discriminator.get_weights()]
+    with pytest.raises(Exception, match="labels"):
+        trainer.fit(images.images, 2, progress=False)  # no labels
+    result = trainer.fit(images.images, 6, labels=images.labels, progress=False)
+    assert result.step == 6 and trainer.train_step.experimental_get_tracing_count() == 1
+    assert all(not np.allclose(a, b) for a, b in zip(head, trainer.discriminator.get_weights())
+               if a.ndim > 1)  # every kernel learnt, the label embedding and any class head included
+    assert trainer.generate().shape == (100, 28, 28, 1)
+    sevens = trainer.generate(trainer.sample_noise[:4], [7, 7, 7, 7])
+    threes = trainer.generate(trainer.sample_noise[:4], [3, 3, 3, 3])
+    assert not np.allclose(sevens, threes)
+    generator, config, _ = run.load_generator(tmp_path / "run")
+    assert config["num_classes"] == 10 and config["acgan"] == acgan
+    np.testing.assert_allclose(generator([trainer.sample_noise[:4], tf.constant([7] * 4)], training=False),
+                               sevens, atol=1e-5)
+
+
+def test_conditional_alternating_steps_take_labels_per_critic_step(tmp_path, digits):
+    preset = presets.with_loss(CGAN, "wgan-gp").replace(d_steps=2)
+    trainer, images = run.start_run(preset, tmp_path / "run", images=_labelled(digits), verbose=False)
+    result = trainer.fit(images.images, 2, labels=images.labels, progress=False)
+    assert int(trainer.d_optimizer.iterations) == 4 and np.isfinite(result.history[-1]["gp"])
+
+
+def test_conditional_preset_needs_labels(tmp_path, digits):
+    from tfgan.errors import TfganError
+
+    with pytest.raises(TfganError, match="needs labels"):
+        run.start_run(CGAN, tmp_path / "run", images=Images(digits[:128], None, "x"), verbose=False)
+    with pytest.raises(TfganError, match="classes"):
+        run.start_run(CGAN, tmp_path / "run", images=Images(digits[:128], np.arange(128), "x"), verbose=False)
+
+
+# --- tricks -----------------------------------------------------------------------------------------
+
+
+def test_label_flip_swaps_the_targets(tmp_path, digits):
+    from tfgan import losses
+
+    trainer, _ = _trainer(tmp_path, digits, TINY.replace(label_flip=1.0))  # every target flipped
+    real, fake = tf.constant([[2.0], [1.0]]), tf.constant([[-1.0], [-3.0]])
+    np.testing.assert_allclose(float(trainer._d_loss(real, fake)), float(losses.nonsaturating_d_loss(fake, real)),
+                               rtol=1e-6)
+    plain, _ = _trainer(tmp_path / "b", digits)
+    assert abs(float(plain._d_loss(real, fake)) - float(losses.nonsaturating_d_loss(real, fake))) < 1e-6
+
+
+def test_instance_noise_is_annealed_to_zero(tmp_path, digits):
+    trainer, _ = _trainer(tmp_path, digits, TINY.replace(instance_noise=0.5, steps=100))
+    trainer.discriminator = lambda images, training: images  # see exactly what D is given
+    images = tf.zeros([64, 28, 28, 1])
+    for step, sigma in ((0, 0.5), (50, 0.25), (100, 0.0)):
+        trainer.step.assign(step)
+        seen, _ = trainer.discriminate(images)
+        assert abs(float(tf.math.reduce_std(seen)) - sigma) < 0.02, (step, sigma)
+
+
+def test_sphere_latent_has_radius_sqrt_dim(tmp_path, digits):
+    trainer, _ = _trainer(tmp_path, digits, TINY.replace(latent="sphere"))
+    for z in (trainer.draw_noise(32), trainer.sample_noise):
+        np.testing.assert_allclose(np.linalg.norm(z, axis=1), np.sqrt(16), rtol=1e-5)
+    gaussian, _ = _trainer(tmp_path / "b", digits)
+    assert np.ptp(np.linalg.norm(gaussian.draw_noise(32), axis=1)) > 0.1
+
+
+def test_spectral_norm_and_g_dropout_reach_the_models(tmp_path, digits):
+    trainer, images = _trainer(tmp_path, digits, TINY.replace(spectral_norm=True, g_dropout=0.3))
+    assert sum(type(layer).__name__ == "SpectralNormalization" for layer in trainer.discriminator.layers) == 3
+    assert any(type(layer).__name__ == "Dropout" for layer in trainer.generator.layers)
+    assert trainer.fit(images.images, 2, progress=False).step == 2
+    again, _ = _trainer(tmp_path, digits, TINY.replace(spectral_norm=True, g_dropout=0.3))  # resumes
+    assert int(again.step) == 2
+    for a, b in zip(trainer.discriminator.get_weights(), again.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the power iteration's vector u included

@@ -25,7 +25,7 @@ from tfgan.media import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes", "ema")
+                     "num_classes", "ema", "acgan", "spectral_norm")
 
 
 class CheckpointMismatch(TfganError):

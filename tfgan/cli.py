@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=_positive_int)
     train.add_argument("--label-smoothing", type=float, help="one-sided: real label = 1 - this")
     train.add_argument("--ema", type=float, help="average G's weights with this decay (e.g. 0.999) for samples")
+    train.add_argument("--acgan", action="store_true",
+                       help="conditional presets: D also classifies the digit (AC-GAN)")
+    train.add_argument("--label-flip", type=float, help="noisy labels: flip D's targets with this probability")
+    train.add_argument("--instance-noise", type=float,
+                       help="σ of Gaussian noise added to D's inputs, annealed to 0 over training")
+    train.add_argument("--latent", choices=["gaussian", "sphere"], help="how z is drawn")
+    train.add_argument("--spectral-norm", action="store_true", help="spectral normalisation in D")
+    train.add_argument("--g-dropout", type=float, help="dropout rate in G (the 28×28 models)")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--distribute", choices=["mirrored", "multiworker", "tpu"],
@@ -91,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--label", type=int, help="conditional runs (mnist-cgan): draw this class only")
 
     evaluate = sub.add_parser("eval", help="score a run's samples (MNIST classifier metrics, Inception KID)")
     evaluate.add_argument("run_dir")
@@ -149,6 +158,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not 0 <= args.ema < 1:
             raise TfganError(f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}")
         overrides["ema"] = args.ema
+    for name, value in (("--label-flip", args.label_flip), ("--g-dropout", args.g_dropout)):
+        if value is not None and not 0 <= value < 1:
+            raise TfganError(f"{name} must be in [0, 1), got {value}")
+    if args.instance_noise is not None and args.instance_noise < 0:
+        raise TfganError(f"--instance-noise must be 0 or more, got {args.instance_noise}")
+    if args.acgan and not preset.num_classes:
+        raise TfganError(f"--acgan needs a conditional preset such as mnist-cgan, not {preset.name}")
+    overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
+                     g_dropout=args.g_dropout, acgan=args.acgan or None, spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
@@ -165,7 +183,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         trainer.callbacks.append(evaluate.EvalCallback(images.images, args.eval_every, metric=args.eval_metric,
                                                        seed=args.seed))
-    result = trainer.fit(images.images, steps, progress=not args.no_progress)
+    result = trainer.fit(images.images, steps, labels=images.labels, progress=not args.no_progress)
     print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'}")
     if result.gif:
         print(f"progress GIF: {result.gif}")
@@ -178,16 +196,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tfgan import media, run
+    from tfgan import evaluate, media, run
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise TfganError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'")
     generator, config, step = run.load_generator(args.run_dir)
-    rng = np.random.default_rng(args.seed)
-    noise = rng.standard_normal((args.num, config["latent_dim"])).astype(np.float32)
-    images = np.concatenate([np.asarray(generator(noise[i:i + 256], training=False), dtype=np.float32)
-                             for i in range(0, args.num, 256)])
+    classes = config.get("num_classes", 0)
+    if args.label is not None and not classes:
+        raise TfganError(f"{args.run_dir} is an unconditional GAN ('{config.get('preset')}'): it cannot draw a "
+                         "chosen class; drop --label, or train a conditional preset such as mnist-cgan")
+    if args.label is not None and not 0 <= args.label < classes:
+        raise TfganError(f"--label must be from 0 to {classes - 1}, got {args.label}")
+    # A conditional run without --label draws every class in turn.
+    images = evaluate.sample(generator, args.num, config["latent_dim"], args.seed, batch_size=256,
+                             labels=args.label, latent_kind=config.get("latent", "gaussian"))
     if out.suffix.lower() == ".npy":
         import io
 
@@ -196,7 +219,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         media.atomic_write_bytes(out, buf.getvalue())
     else:
         media.save_grid(images, out, scale=2 if images.shape[1] < 48 else 1)
-    print(f"{args.num} samples from step {step} -> {out}")
+    which = f" of class {args.label}" if args.label is not None else ""
+    print(f"{args.num} samples{which} from step {step} -> {out}")
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import metrics
+from tfgan import latent, metrics, models
 from tfgan.errors import TfganError
 
 # For each metric, whether larger is better.
@@ -26,9 +26,19 @@ HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "fd": Fals
                     "kl_uniform": False}
 
 
-def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:
-    noise = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
+def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
+           labels=None, latent_kind: str = "gaussian") -> np.ndarray:
+    """`num` images in [-1, 1]. A conditional generator draws `labels` (an int or one per image;
+    default: every class in turn)."""
+    noise = latent.sample(num, latent_dim, latent_kind, seed)
+    if not models.is_conditional(generator):
+        return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
+                               for i in range(0, num, batch_size)])
+    if labels is None:
+        labels = np.arange(num) % models.num_classes(generator)
+    labels = tf.constant(np.broadcast_to(np.asarray(labels, np.int32), (num,)))
+    return np.concatenate([np.asarray(generator([tf.constant(noise[i:i + batch_size]), labels[i:i + batch_size]],
+                                                training=False), np.float32)
                            for i in range(0, num, batch_size)])
 
 
@@ -62,7 +72,7 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
     from tfgan import run
 
     generator, config, step = run.load_generator(run_dir, best=best)
-    fake = sample(generator, num, config["latent_dim"], seed)
+    fake = sample(generator, num, config["latent_dim"], seed, latent_kind=config.get("latent", "gaussian"))
     result = evaluate_images(fake, real_images(config), seed)
     result["step"] = step
     return result
@@ -104,7 +114,8 @@ class EvalCallback:
             checkpoint = tf.train.Checkpoint(generator=trainer.ema_generator or trainer.generator)
             self._best_manager = tf.train.CheckpointManager(checkpoint, str(trainer.run_dir / "best"), 1)
             self._writer = tf.summary.create_file_writer(str(trainer.run_dir / "logs"))
-        fake = sample(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed)
+        fake = sample(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed,
+                      latent_kind=trainer.preset.latent)
         result = evaluate_images(fake, self.real, self.seed)
         scalars = {k: float(v) for k, v in result.items() if k in HIGHER_IS_BETTER or k.startswith("inception")}
         logs.update({f"eval/{k}": v for k, v in scalars.items()})  # the same dict lands in history.csv

@@ -20,12 +20,15 @@ def _mean_f32(x: tf.Tensor) -> tf.Tensor:
 
 
 # Non-saturating GAN (the TF tutorial's): D maximises log D(x) + log(1 - D(G(z))), G maximises log D(G(z)).
-def nonsaturating_d_loss(real_logits, fake_logits, real_label: float = 1.0) -> tf.Tensor:
-    """BCE(real, label) + BCE(fake, 0); real_label 0.9 is one-sided label smoothing."""
+def nonsaturating_d_loss(real_logits, fake_logits, real_label=1.0, fake_label=0.0) -> tf.Tensor:
+    """BCE(real, label) + BCE(fake, 0); real_label 0.9 is one-sided label smoothing.
+
+    The labels may also be tensors shaped like the logits (noisy labels: some targets flipped).
+    """
     real_logits = tf.cast(real_logits, tf.float32)
     fake_logits = tf.cast(fake_logits, tf.float32)
-    real = tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(real_logits), real_label), real_logits)
-    fake = tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake_logits), fake_logits)
+    real = tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real_logits) * real_label, real_logits)
+    fake = tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits) * fake_label, fake_logits)
     return tf.reduce_mean(real) + tf.reduce_mean(fake)
 
 

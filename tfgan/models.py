@@ -1,4 +1,7 @@
-"""Generators and discriminators as Keras `Sequential` builders, one function per network.
+"""Generators and discriminators as Keras builders, one function per network.
+
+Unconditional networks are `Sequential`; the conditional ones (cGAN) take two inputs, noise or image
+plus a class label, and so are written as functional models.
 
 Every builder takes the latent size and/or the image shape, starts from `keras.Input`, and checks the
 shape it produces, so a wrong size fails here with a readable message rather than deep inside a loss.
@@ -68,22 +71,29 @@ def tutorial_discriminator(image_shape: ImageShape = (28, 28, 1)) -> keras.Seque
 # --- tfgan's 28×28 models: the tutorial's shape, narrower and with 4×4 kernels (faster on a CPU) ----
 
 
-def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1) -> keras.Sequential:
+def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0) -> list:
+    """The layers after the input: Dense 7·7·2w -> Conv2DTranspose w -> Conv2DTranspose channels."""
+    # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
+    maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
+    return [
+        layers.Dense(7 * 7 * 2 * width, use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(0.2),
+        *maybe_dropout,
+        layers.Reshape((7, 7, 2 * width)),
+        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(0.2),
+        *maybe_dropout,
+        layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),
+    ]
+
+
+def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
+                    dropout: float = 0.0) -> keras.Sequential:
     """Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels, tanh."""
-    model = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            layers.Dense(7 * 7 * 2 * width, use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(0.2),
-            layers.Reshape((7, 7, 2 * width)),
-            layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(0.2),
-            layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),
-        ],
-        name="generator",
-    )
+    model = keras.Sequential([keras.Input((latent_dim,)), *_mnist_generator_layers(width, channels, dropout)],
+                             name="generator")
     return _check(model, (None, 28, 28, channels))
 
 
@@ -107,6 +117,79 @@ def mnist_discriminator(
         name="discriminator",
     )
     return _check(model, (None, 1))
+
+
+# --- Conditional GAN (Mirza & Osindero 2014) on 28×28 images: the label is a second input -----------
+
+
+def cgan_generator(latent_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1,
+                   embed_dim: int = 50, dropout: float = 0.0) -> keras.Model:
+    """(z, label) -> the mnist generator, with a learned label embedding concatenated to z."""
+    noise = keras.Input((latent_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(num_classes, embed_dim)(label)  # (B, embed_dim): one vector per class
+    x = layers.Concatenate()([noise, embedded])
+    for layer in _mnist_generator_layers(width, channels, dropout):
+        x = layer(x)
+    return _check(keras.Model([noise, label], x, name="generator"), (None, 28, 28, channels))
+
+
+def cgan_discriminator(image_shape: ImageShape = (28, 28, 1), num_classes: int = 10, width: int = 64,
+                       dropout: float = 0.3, acgan: bool = False, projection: bool = True) -> keras.Model:
+    """(image, label) -> logit. The label's embedding is reshaped to an extra image channel.
+
+    projection=True also adds <embedding(label), features> to the logit (the projection
+    discriminator, Miyato & Koyama 2018): how well the image's features match the label's.
+    acgan=True adds an auxiliary classifier head (Odena et al. 2017): the outputs are then
+    [real/fake logit, class logits].
+    """
+    h, w, _ = image_shape
+    image = keras.Input(image_shape, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    label_map = layers.Reshape((h, w, 1))(layers.Embedding(num_classes, h * w)(label))
+    x = layers.Concatenate()([image, label_map])  # (B, h, w, channels + 1)
+    for filters in (width, 2 * width):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)
+    logit = layers.Dense(1)(x)
+    if projection:
+        class_vector = layers.Embedding(num_classes, x.shape[-1])(label)  # (B, features)
+        logit = layers.Add()([logit, layers.Dot(axes=1)([x, class_vector])])
+    outputs = [logit]
+    if acgan:
+        outputs.append(layers.Dense(num_classes, name="class_logits")(x))
+    model = keras.Model([image, label], outputs if acgan else outputs[0], name="discriminator")
+    if acgan:
+        got = [tuple(s) for s in model.output_shape]
+        assert got == [(None, 1), (None, num_classes)], f"discriminator: output shapes {got}"
+        return model
+    return _check(model, (None, 1))
+
+
+def is_conditional(model: keras.Model) -> bool:
+    """Whether a network takes a class label as its second input."""
+    return len(model.inputs) == 2
+
+
+def num_classes(model: keras.Model) -> int:
+    """How many classes a conditional network's label embedding knows (0 for an unconditional one)."""
+    embeddings = [layer for layer in model.layers if isinstance(layer, layers.Embedding)]
+    return embeddings[0].input_dim if is_conditional(model) and embeddings else 0
+
+
+def with_spectral_norm(model: keras.Model) -> keras.Model:
+    """A copy of `model` whose Conv2D and Dense layers are wrapped in SpectralNormalization (Miyato et
+    al. 2018): each weight matrix is divided by its largest singular value, keeping D 1-Lipschitz-ish."""
+
+    def wrap(layer):
+        config = layer.get_config()
+        if isinstance(layer, (layers.Conv2D, layers.Dense)) and not isinstance(layer, layers.Conv2DTranspose):
+            return layers.SpectralNormalization(layer.__class__.from_config(config))
+        return layer.__class__.from_config(config)
+
+    return keras.models.clone_model(model, clone_function=wrap)
 
 
 def mlp_generator(latent_dim: int = 100, image_shape: ImageShape = (28, 28, 1), width: int = 256):
@@ -225,12 +308,31 @@ def build(
     image_shape: ImageShape,
     width: int = 64,
     critic: bool = False,
+    num_classes: int = 0,
+    acgan: bool = False,
+    spectral_norm: bool = False,
+    g_dropout: float = 0.0,
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
     critic=True makes the discriminator a WGAN critic: no BatchNorm (LayerNorm instead), no dropout.
+    num_classes > 0 makes a conditional pair (the 28×28 'mnist' models only); acgan adds D's class head.
+    spectral_norm wraps D's Conv2D / Dense layers; g_dropout adds Dropout to the 'mnist' generators.
     """
+    generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
+                                      acgan, g_dropout)
+    if spectral_norm:
+        discriminator = with_spectral_norm(discriminator)
+    return generator, discriminator
+
+
+def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout):
     h, w, c = image_shape
+    if (num_classes or acgan or g_dropout) and architecture != "mnist":
+        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
+                         f"'{architecture}'")
+    if acgan and not num_classes:
+        raise TfganError("--acgan needs a conditional preset (num_classes > 0), e.g. mnist-cgan")
     if architecture in ("tutorial", "mnist") and (h, w) != (28, 28):
         raise TfganError(
             f"the '{architecture}' models draw 28×28 images but the data is {h}×{w}: "
@@ -243,7 +345,11 @@ def build(
         return tutorial_generator(latent_dim), tutorial_discriminator(image_shape)
     if architecture == "mnist":
         dropout = 0.0 if critic else 0.3
-        return mnist_generator(latent_dim, width, c), mnist_discriminator(image_shape, width, dropout)
+        if num_classes:
+            return (cgan_generator(latent_dim, num_classes, width, c, dropout=g_dropout),
+                    cgan_discriminator(image_shape, num_classes, width, dropout, acgan))
+        return (mnist_generator(latent_dim, width, c, g_dropout),
+                mnist_discriminator(image_shape, width, dropout))
     if architecture == "mlp":
         return mlp_generator(latent_dim, image_shape, width), mlp_discriminator(image_shape, width)
     if architecture == "dcgan":

@@ -64,7 +64,22 @@ def check_writable(run_dir: Path, need_mb: float = 50.0) -> None:
 def build_models(preset: Preset, image_shape, seed: int = 0):
     keras.utils.set_random_seed(seed)  # the same seed gives the same initial weights
     return models.build(architecture_for(preset, image_shape), preset.latent_dim, tuple(image_shape),
-                        preset.width, critic=losses.is_wasserstein(preset.loss))
+                        preset.width, critic=losses.is_wasserstein(preset.loss), num_classes=preset.num_classes,
+                        acgan=preset.acgan, spectral_norm=preset.spectral_norm, g_dropout=preset.g_dropout)
+
+
+def check_labels(images: data_lib.Images, num_classes: int, dataset: str) -> None:
+    """A conditional GAN needs one label in [0, num_classes) per image."""
+    if images.labels is None:
+        raise TfganError(f"a conditional GAN needs labels, and {dataset} has none: use an .npz with y_train "
+                         "(or y) beside x_train, or an unconditional preset such as mnist-dcgan")
+    labels = np.asarray(images.labels).reshape(-1)
+    if len(labels) != len(images.images):
+        raise TfganError(f"{dataset}: {len(images.images)} images but {len(labels)} labels")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise TfganError(f"{dataset}: labels run from {labels.min()} to {labels.max()}, but the model has "
+                         f"{num_classes} classes (0 to {num_classes - 1})")
+    images.labels = labels.astype(np.int64)
 
 
 def start_run(
@@ -85,6 +100,8 @@ def start_run(
 
     Pass `generator` / `discriminator` to train your own models with the same loop (under a
     `strategy`, build them inside `strategy.scope()`). `preset.batch_size` is the global batch.
+    A conditional preset (num_classes > 0) needs labelled data: train with
+    `trainer.fit(images.images, steps, labels=images.labels)`.
     """
     strategy = strategy or tf.distribute.get_strategy()
     say = print if verbose else (lambda *a, **k: None)
@@ -125,6 +142,8 @@ def start_run(
     shape = (*images.shape[:2], preset.channels)
     images.images = data_lib.match_channels(images.images, preset.channels)
     say(f"data: {images.source}")
+    if preset.num_classes:
+        check_labels(images, preset.num_classes, dataset)
     if generator is None or discriminator is None:
         with strategy.scope():
             generator, discriminator = build_models(preset, shape, seed)

@@ -2,7 +2,8 @@
 
 `GANTrainer.train_step` is the heart of it: for one-step losses it is the TF tutorial's step (one
 generator pass, both networks updated from the same batch); for WGAN and extra discriminator steps it
-alternates `d_steps` critic updates with one generator update. The loop around it draws the progress
+alternates `d_steps` critic updates with one generator update. For a conditional GAN (cGAN) every
+batch is (images, labels), and both networks also take the label. The loop around it draws the progress
 frames, saves checkpoints, keeps the history and turns Ctrl-C into a clean stop.
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import health, losses, media
+from tfgan import health, latent, losses, media, models
 from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
@@ -77,9 +78,17 @@ class GANTrainer:
         self.discriminator = discriminator
         self.run_dir = Path(run_dir)
         self.seed = seed
-        self.latent_dim = generator.input_shape[-1]
+        self.latent_dim = generator.inputs[0].shape[-1]
         self.d_loss_fn, self.g_loss_fn = losses.get(preset.loss)
         self.wasserstein = losses.is_wasserstein(preset.loss)
+        # A conditional GAN: G(z, label), D(image, label); batches are (images, labels).
+        self.conditional = preset.num_classes > 0
+        if self.conditional != models.is_conditional(generator):
+            raise TfganError(f"preset num_classes={preset.num_classes} but the generator "
+                             f"{'takes' if models.is_conditional(generator) else 'does not take'} a label")
+        latent.check(preset.latent)
+        if preset.label_flip > 0 and preset.loss not in ("nonsaturating", "minimax"):
+            raise TfganError(f"label flipping needs a cross-entropy loss (nonsaturating, minimax), not {preset.loss}")
         with self.strategy.scope():
             self.g_optimizer = make_optimizer(preset.optimizer, preset.g_lr, preset.beta_1, preset.beta_2,
                                               mixed_precision)
@@ -93,8 +102,20 @@ class GANTrainer:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         # The noise generator's state is saved in the checkpoint, so a resumed run draws the same noise.
-        noise = tf.random.Generator.from_seed(seed + 1).normal([preset.num_samples, self.latent_dim])
+        noise_rng = tf.random.Generator.from_seed(seed + 1)
+        if self.conditional:
+            # One row per class, one noise vector per column: each column is one "style" in every class.
+            cols = math.isqrt(preset.num_samples)
+            noise = tf.tile(noise_rng.normal([cols, self.latent_dim]), [preset.num_samples // cols, 1])
+            self.sample_labels = tf.constant(np.arange(preset.num_samples) // cols % preset.num_classes,
+                                             tf.int32)
+        else:
+            noise = noise_rng.normal([preset.num_samples, self.latent_dim])
+        if preset.latent == "sphere":
+            noise = latent.to_sphere(noise)
         self.sample_noise = tf.Variable(noise, trainable=False, name="sample_noise")
+        # Instance noise is annealed to 0 over the steps fit() is asked for.
+        self.anneal_steps = tf.Variable(float(preset.steps), trainable=False, name="anneal_steps")
         # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
         # and so out of a checkpoint of the model: save it too, or a resumed run repeats old masks.
         seed_states = [v for m in (generator, discriminator) for v in m.variables
@@ -136,40 +157,51 @@ class GANTrainer:
         self.step.assign_add(1)
         return logs
 
-    def joint_step(self, real_images: tf.Tensor) -> dict:
+    def joint_step(self, batch) -> dict:
         """The TF tutorial's step: one batch of noise, one generator pass, both networks updated."""
-        noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+        real_images, labels = self._unpack(batch)  # labels: None unless conditional
+        noise = self.draw_noise(tf.shape(real_images)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = self.generator(noise, training=True)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
-            g_loss = self.g_loss_fn(fake_logits)
-            d_loss = self._d_loss(real_logits, fake_logits)
+            # A cGAN's fakes get the real batch's labels: G is asked for the same digits D sees.
+            fake_images = self.generate_batch(noise, labels)
+            real_logits, real_classes = self.discriminate(real_images, labels)
+            fake_logits, fake_classes = self.discriminate(fake_images, labels)
+            # AC-GAN: D learns to classify real images, G to make fakes D classifies as asked.
+            g_loss = self.g_loss_fn(fake_logits) + self._class_loss(labels, fake_classes)
+            d_loss = self._d_loss(real_logits, fake_logits) + self._class_loss(labels, real_classes)
             g_scaled, d_scaled = self._scale(g_loss, self.g_optimizer), self._scale(d_loss, self.d_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         d_norm = self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits),
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
 
-    def alternating_step(self, real_batches: tf.Tensor) -> dict:
+    def alternating_step(self, batch) -> dict:
         """d_steps critic updates (one real batch each), then one generator update.
 
-        real_batches has shape (batch, d_steps, H, W, C): batch first, so a strategy can split it.
+        The images have shape (batch, d_steps, H, W, C) (labels (batch, d_steps)): batch first, so a
+        strategy can split it.
         """
+        real_batches, label_batches = self._unpack(batch)
         if self.preset.d_steps == 1:
             real_batches = real_batches[:, None]
+            label_batches = None if label_batches is None else label_batches[:, None]
         extra = {}
         for i in range(self.preset.d_steps):  # unrolled: d_steps is a small constant
             real_images = real_batches[:, i]
-            noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+            labels = None if label_batches is None else label_batches[:, i]
+            noise = self.draw_noise(tf.shape(real_images)[0])
             with tf.GradientTape() as d_tape:
-                fake_images = self.generator(noise, training=True)
-                real_logits = self.discriminator(real_images, training=True)
-                fake_logits = self.discriminator(fake_images, training=True)
-                d_loss = self._d_loss(real_logits, fake_logits)
+                fake_images = self.generate_batch(noise, labels)
+                real_logits, real_classes = self.discriminate(real_images, labels)
+                fake_logits, _ = self.discriminate(fake_images, labels)
+                d_loss = self._d_loss(real_logits, fake_logits) + self._class_loss(labels, real_classes)
                 if self.preset.loss == "wgan-gp":
                     alpha = self.rng.uniform([tf.shape(real_images)[0], 1, 1, 1])
-                    gp, grad_norm = losses.gradient_penalty(self.discriminator, real_images, fake_images, alpha,
+
+                    def critic(images, training=True, labels=labels):
+                        return self.discriminate(images, labels)[0]
+
+                    gp, grad_norm = losses.gradient_penalty(critic, real_images, fake_images, alpha,
                                                             loss_scale=self._loss_scale(self.d_optimizer))
                     extra = {"wasserstein": -d_loss, "gp": gp, "grad_norm": grad_norm}
                     d_loss = d_loss + self.preset.gp_weight * gp
@@ -180,14 +212,52 @@ class GANTrainer:
             if self.preset.loss == "wgan-clip":
                 for w in self.discriminator.trainable_variables:
                     w.assign(tf.clip_by_value(w, -self.preset.clip_value, self.preset.clip_value))
-        noise = self.rng.normal([tf.shape(real_images)[0], self.latent_dim])
+        noise = self.draw_noise(tf.shape(real_images)[0])
         with tf.GradientTape() as g_tape:
-            fake_logits = self.discriminator(self.generator(noise, training=True), training=True)
-            g_loss = self.g_loss_fn(fake_logits)
+            fake_logits, fake_classes = self.discriminate(self.generate_batch(noise, labels), labels)
+            g_loss = self.g_loss_fn(fake_logits) + self._class_loss(labels, fake_classes)
             g_scaled = self._scale(g_loss, self.g_optimizer)
         g_norm = self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         return {**self._logs(d_loss, g_loss, real_logits, fake_logits), **extra,
                 "g_grad_norm": g_norm, "d_grad_norm": d_norm}
+
+    # --- what the steps are made of ---------------------------------------------------------------
+
+    def _unpack(self, batch):
+        """(images, labels) for a conditional GAN, (images, None) otherwise."""
+        if not self.conditional:
+            return batch, None
+        images, labels = batch
+        return images, tf.cast(labels, tf.int32)
+
+    def draw_noise(self, n) -> tf.Tensor:
+        """n latent vectors: Gaussian, or on the sphere of radius sqrt(latent_dim) (preset.latent)."""
+        z = self.rng.normal([n, self.latent_dim])
+        return latent.to_sphere(z) if self.preset.latent == "sphere" else z
+
+    def generate_batch(self, noise, labels=None, training=True):
+        """G(z), or G(z, label) for a conditional GAN."""
+        return self.generator(noise if labels is None else [noise, labels], training=training)
+
+    def discriminate(self, images, labels=None):
+        """D's real/fake logits, and its class logits for an AC-GAN (else None).
+
+        Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017), when on, blurs real and fake
+        alike so that their distributions overlap early in training; its σ falls linearly to 0.
+        """
+        if self.preset.instance_noise > 0:
+            done = tf.cast(self.step, tf.float32) / tf.maximum(self.anneal_steps, 1.0)
+            sigma = self.preset.instance_noise * tf.maximum(0.0, 1.0 - done)
+            images = images + tf.cast(sigma * self.rng.normal(tf.shape(images)), images.dtype)
+        outputs = self.discriminator(images if labels is None else [images, labels], training=True)
+        return outputs if self.preset.acgan else (outputs, None)
+
+    def _class_loss(self, labels, class_logits):
+        """AC-GAN's auxiliary loss: cross-entropy of D's class prediction (0 without a class head)."""
+        if class_logits is None:
+            return 0.0
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels, tf.cast(class_logits, tf.float32)))
 
     def _update_ema(self) -> None:
         if self.ema_generator is None:
@@ -199,6 +269,13 @@ class GANTrainer:
             ema_w.assign(decay * ema_w + (1.0 - decay) * w if w.trainable else w)
 
     def _d_loss(self, real_logits, fake_logits):
+        if self.preset.label_flip > 0:
+            # Noisy labels: a random share of D's targets is swapped (real called fake and vice versa).
+            flip_real = self.rng.uniform(tf.shape(real_logits)) < self.preset.label_flip
+            flip_fake = self.rng.uniform(tf.shape(fake_logits)) < self.preset.label_flip
+            real_targets = tf.where(flip_real, 0.0, self.preset.real_label)
+            fake_targets = tf.where(flip_fake, 1.0, 0.0)
+            return self.d_loss_fn(real_logits, fake_logits, real_targets, fake_targets)
         if self.preset.loss in ("nonsaturating", "minimax"):
             return self.d_loss_fn(real_logits, fake_logits, self.preset.real_label)
         return self.d_loss_fn(real_logits, fake_logits)
@@ -235,10 +312,19 @@ class GANTrainer:
 
     # --- samples, checkpoints, history -----------------------------------------------------------
 
-    def generate(self, noise: tf.Tensor | np.ndarray | None = None) -> np.ndarray:
-        """Generator output in [-1, 1] for the given noise (default: the fixed sample noise)."""
-        noise = self.sample_noise if noise is None else noise
+    def generate(self, noise: tf.Tensor | np.ndarray | None = None, labels=None) -> np.ndarray:
+        """Generator output in [-1, 1] for the given noise (default: the fixed sample noise).
+
+        A conditional GAN also takes labels (default: those of the fixed grid, one row per class).
+        """
         generator = self.ema_generator or self.generator
+        if noise is None:
+            noise, labels = self.sample_noise, getattr(self, "sample_labels", None)
+        if self.conditional:
+            if labels is None:
+                raise TfganError("a conditional generator needs labels: generate(noise, labels)")
+            return np.asarray(generator([tf.convert_to_tensor(noise, tf.float32),
+                                         tf.convert_to_tensor(labels, tf.int32)], training=False), np.float32)
         return np.asarray(generator(noise, training=False), dtype=np.float32)
 
     def save_frame(self) -> Path:
@@ -299,10 +385,17 @@ class GANTrainer:
 
     def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
             progress: bool = True) -> FitResult:
-        """Train until the step counter reaches `steps` (a total, so re-running resumes)."""
+        """Train until the step counter reaches `steps` (a total, so re-running resumes).
+
+        A conditional GAN needs `labels` (one int per image); an unconditional one ignores them.
+        """
         from tqdm.auto import tqdm
 
         p = self.preset
+        if self.conditional and labels is None:
+            raise TfganError("a conditional GAN trains on labelled images: pass labels=images.labels")
+        labels = labels if self.conditional else None
+        self.anneal_steps.assign(float(steps))
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
         per_epoch = data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps)
         if not media.list_frames(self.run_dir / "frames"):
@@ -316,7 +409,7 @@ class GANTrainer:
             while int(self.step) < steps and not self.stop_training:
                 epoch = int(self.epoch)
                 skip = max(0, int(self.step) - epoch * per_epoch)
-                batches = data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps)
+                batches = data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps, labels)
                 if self.replicas > 1:  # each replica gets its slice of every global batch
                     batches = self.strategy.experimental_distribute_dataset(batches)
                 for batch in batches:

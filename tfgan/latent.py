@@ -1,0 +1,93 @@
+"""The latent space: how z is drawn (Gaussian or on a sphere).
+
+In high dimensions Gaussian vectors all have norm close to sqrt(dim), so they live near a sphere of
+that radius anyway; `--latent sphere` puts them exactly on it (and spherical interpolation between
+two of them stays on it).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan.errors import TfganError
+
+KINDS = ("gaussian", "sphere")
+
+
+def check(kind: str) -> str:
+    if kind not in KINDS:
+        raise TfganError(f"unknown latent distribution '{kind}': choose one of {', '.join(KINDS)}")
+    return kind
+
+
+def to_sphere(z):
+    """Scale each row of z to length sqrt(latent_dim). Takes and returns a tf.Tensor."""
+    z = tf.convert_to_tensor(z, tf.float32)
+    dim = tf.cast(tf.shape(z)[-1], tf.float32)
+    return z * tf.sqrt(dim) / tf.maximum(tf.norm(z, axis=-1, keepdims=True), 1e-12)
+
+
+def sample(num: int, latent_dim: int, kind: str = "gaussian", seed: int = 0) -> np.ndarray:
+    """`num` latent vectors as a float32 numpy array (for sampling a trained generator)."""
+    z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+    return np.asarray(to_sphere(z)) if check(kind) == "sphere" else z
+
+
+def slerp(z0, z1, t):
+    """Spherical interpolation: the point a fraction t along the great circle from z0 to z1.
+
+    Linear interpolation between two Gaussian vectors passes close to the origin, where the generator
+    saw no training noise (the midpoint of two independent z has norm about 0.7·sqrt(dim)); slerp keeps
+    the norm, so every point looks like a typical z. Works on single vectors or rows of matrices.
+    """
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    t = np.asarray(t, np.float64)
+    unit0 = z0 / np.linalg.norm(z0, axis=-1, keepdims=True)
+    unit1 = z1 / np.linalg.norm(z1, axis=-1, keepdims=True)
+    omega = np.arccos(np.clip(np.sum(unit0 * unit1, axis=-1, keepdims=True), -1.0, 1.0))
+    sin = np.sin(omega)
+    if np.any(sin < 1e-6):  # (anti)parallel vectors: fall back to linear interpolation
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * omega) / sin) * z0 + (np.sin(t * omega) / sin) * z1).astype(np.float32)
+
+
+def slerp_path(keys: np.ndarray, steps_between: int = 16, loop: bool = True) -> np.ndarray:
+    """Latent vectors along slerps through `keys` (K, dim), `steps_between` per leg; back to the
+    first key when `loop`, for a GIF that repeats smoothly."""
+    keys = np.asarray(keys, np.float32)
+    stops = [*keys, keys[0]] if loop else list(keys)
+    ts = np.arange(steps_between)[:, None] / steps_between
+    path = [slerp(a[None], b[None], ts) for a, b in itertools.pairwise(stops)]
+    if not loop:
+        path.append(keys[-1:])
+    return np.concatenate(path).astype(np.float32)
+
+
+def render_gif(generator, path_z: np.ndarray, out, labels=None, fps: float = 12.0, scale: int = 3,
+               cols: int | None = None):
+    """Write a GIF whose frames are the generator's images for successive rows of `path_z`.
+
+    `path_z` is (frames, dim), or (frames, n, dim) to animate a grid of n images at once. A conditional
+    generator also takes `labels` (one per image of a frame).
+    """
+    import io
+
+    import imageio.v2 as imageio
+
+    from tfgan import media
+
+    path_z = np.asarray(path_z, np.float32)
+    if path_z.ndim == 2:
+        path_z = path_z[:, None]
+    pictures = []
+    for z in path_z:
+        inputs = tf.constant(z) if labels is None else [tf.constant(z), tf.constant(np.asarray(labels, np.int32))]
+        images = np.asarray(generator(inputs, training=False), np.float32)
+        picture = media.grid(images, cols=cols, scale=scale)
+        pictures.append(picture[..., 0] if picture.shape[-1] == 1 else picture)
+    buf = io.BytesIO()
+    imageio.mimsave(buf, pictures, format="GIF", duration=1000.0 / fps, loop=0)
+    return media.atomic_write_bytes(out, buf.getvalue())
