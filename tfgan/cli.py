@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--latent", choices=["gaussian", "sphere"], help="how z is drawn")
     train.add_argument("--spectral-norm", action="store_true", help="spectral normalisation in D")
     train.add_argument("--g-dropout", type=float, help="dropout rate in G (the 28×28 models)")
+    train.add_argument("--diffaugment", metavar="POLICY",
+                       help="DiffAugment for small datasets: color,translation,cutout (any of them)")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--distribute", choices=["mirrored", "multiworker", "tpu"],
@@ -165,6 +167,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise TfganError(f"--instance-noise must be 0 or more, got {args.instance_noise}")
     if args.acgan and not preset.num_classes:
         raise TfganError(f"--acgan needs a conditional preset such as mnist-cgan, not {preset.name}")
+    if args.diffaugment is not None:
+        from tfgan import augment
+
+        augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
+        overrides["diffaugment"] = args.diffaugment
     overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
                      g_dropout=args.g_dropout, acgan=args.acgan or None, spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})

@@ -41,6 +41,7 @@ class Preset:
     latent: str = "gaussian"  # gaussian | sphere (z normalised to radius sqrt(latent_dim))
     spectral_norm: bool = False  # spectral normalisation of D's Conv2D / Dense layers
     g_dropout: float = 0.0  # dropout rate in G (the 'mnist' models)
+    diffaugment: str = ""  # DiffAugment policy for small datasets, e.g. "color,translation,cutout"
     steps: int = 3000  # default training length (generator updates)
     sample_every: int = 100  # a progress-GIF frame every this many steps
     checkpoint_every: int = 500

@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan import augment, health, latent, losses, media, models
 from tfgan import data as data_lib
-from tfgan import health, latent, losses, media, models
 from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
@@ -74,6 +74,7 @@ class GANTrainer:
         if self.replicas > 1 and preset.loss == "wgan-clip":
             raise TfganError("wgan-clip trains on one device only: use wgan-gp with several devices")
         self.preset = preset
+        self.augment_policy = augment.parse_policy(preset.diffaugment)
         self.generator = generator
         self.discriminator = discriminator
         self.run_dir = Path(run_dir)
@@ -249,6 +250,8 @@ class GANTrainer:
             done = tf.cast(self.step, tf.float32) / tf.maximum(self.anneal_steps, 1.0)
             sigma = self.preset.instance_noise * tf.maximum(0.0, 1.0 - done)
             images = images + tf.cast(sigma * self.rng.normal(tf.shape(images)), images.dtype)
+        if self.augment_policy:  # DiffAugment: the same kind of augmentation on real and fake images
+            images = augment.diff_augment(images, self.augment_policy, self.rng)
         outputs = self.discriminator(images if labels is None else [images, labels], training=True)
         return outputs if self.preset.acgan else (outputs, None)
 
