@@ -668,3 +668,25 @@ def test_corrupt_images_among_good_ones_are_skipped_and_counted(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "skipped 2 of 42 files" in result.stdout and "40 images" in result.stdout
     assert (tmp_path / "run" / "progress.gif").is_file()
+
+
+def test_two_trainings_cannot_share_a_run_dir(tmp_path):
+    """A second process training into a live run's folder is refused; a dead one's claim is not."""
+    import subprocess
+    import sys
+
+    from tfgan import run
+    from tfgan.errors import TfganError
+
+    tmp_path.mkdir(exist_ok=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "train.pid").write_text(str(sleeper.pid))
+        with pytest.raises(TfganError, match=f"another process \\(pid {sleeper.pid}\\) is training"):
+            run.claim_run_dir(tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    run.claim_run_dir(tmp_path)  # the claimant is gone: its claim is stale
+    assert (tmp_path / "train.pid").read_text() == str(os.getpid())
+    run.claim_run_dir(tmp_path)  # the same process may claim again (a notebook training on)

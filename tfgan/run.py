@@ -6,6 +6,7 @@ This is the one path the command line and the notebooks share:
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -40,6 +41,36 @@ def run_config(preset: Preset, image_shape, dataset: str, seed: int) -> dict:
     config.update(preset=preset.name, architecture=architecture_for(preset, image_shape),
                   image_shape=list(image_shape), dataset=dataset, seed=seed)
     return config
+
+
+def claim_run_dir(run_dir: Path, check_only: bool = False) -> None:
+    """One training process per run directory: two would overwrite each other's checkpoints.
+
+    The claim is a file holding this process's id; a claim by a process that has ended is stale and
+    taken over, and the same process (a notebook kernel training on) may claim again. `check_only`
+    raises if another live process holds the folder but writes nothing.
+    """
+    lock = run_dir / "train.pid"
+    try:
+        other = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        other = None
+    if other and other != os.getpid():
+        try:
+            os.kill(other, 0)  # signal 0: only asks whether the process exists
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:  # it exists, owned by someone else
+            alive = True
+        if alive:
+            raise TfganError(f"another process (pid {other}) is training in {run_dir}: wait for it to "
+                             f"finish or stop it, or pass another --run-dir")
+    if check_only:
+        return
+    lock.write_text(str(os.getpid()))
+    atexit.register(lambda: lock.unlink(missing_ok=True) if lock.is_file() and
+                    lock.read_text().strip() == str(os.getpid()) else None)
 
 
 def check_writable(run_dir: Path, need_mb: float = 50.0) -> None:
@@ -137,6 +168,7 @@ def start_run(
 
     saved = None if fresh else ckpt_lib.read_config(run_dir)
     check_writable(run_dir)
+    claim_run_dir(run_dir, check_only=True)  # before --fresh could delete a live run's files
     if images is None:
         images = data_lib.load(dataset, preset.image_size, seed)
     shape = (*images.shape[:2], preset.channels)
@@ -166,6 +198,7 @@ def start_run(
     trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, jit_compile=jit_compile,
                          mixed_precision=mixed_precision, strategy=strategy)
     step = trainer.restore()
+    claim_run_dir(run_dir)  # written only once nothing can fail: bad input leaves the folder as it was
     if step is not None:
         say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)})")
     else:
