@@ -78,7 +78,7 @@ class HealthMonitor:
     def __call__(self, trainer, logs: dict) -> None:
         self.observe(logs)
         if logs["step"] % trainer.preset.sample_every == 0:
-            self.observe_samples(logs["step"], trainer.generate())
+            self.observe_samples(logs["step"], trainer.frame_samples)  # the frame fit just saved
 
     # --- the checks ------------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ class GANTrainer:
         if preset.latent == "sphere":
             noise = latent.to_sphere(noise)
         self.sample_noise = tf.Variable(noise, trainable=False, name="sample_noise")
+        self.frame_samples: np.ndarray | None = None  # the samples of the latest progress frame
         # Instance noise is annealed to 0 over the steps fit() is asked for.
         self.anneal_steps = tf.Variable(float(preset.steps), trainable=False, name="anneal_steps")
         # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
@@ -332,7 +333,9 @@ class GANTrainer:
 
     def save_frame(self) -> Path:
         step = int(self.step)
-        return media.save_grid(self.generate(), media.frame_path(self.run_dir / "frames", step),
+        # Kept for the callbacks of this step (the health check), so the samples are drawn once.
+        self.frame_samples = self.generate()
+        return media.save_grid(self.frame_samples, media.frame_path(self.run_dir / "frames", step),
                                scale=2 if self.generator.output_shape[1] < 48 else 1)
 
     def save_checkpoint(self) -> None:
