@@ -48,6 +48,21 @@ def test_other_architecture_is_refused(tmp_path, digits):
         _start(tmp_path, digits, TINY.replace(latent_dim=32))
     with pytest.raises(CheckpointMismatch, match="architecture"):
         _start(tmp_path, digits, presets.get("mnist-dcgan-tutorial"))
+    with pytest.raises(CheckpointMismatch, match=f"hidden {TINY.hidden} ≠ {TINY.hidden + 8}"):
+        _start(tmp_path, digits, TINY.replace(hidden=TINY.hidden + 8))
+
+
+def test_a_run_saved_before_hidden_layers_existed_counts_as_none(tmp_path, digits):
+    import json
+
+    trainer, images = _start(tmp_path, digits, TINY.replace(hidden=0))
+    trainer.fit(images.images, 5, progress=False)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["hidden"]  # as an older tfgan wrote it
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert int(_start(tmp_path, digits, TINY.replace(hidden=0))[0].step) == 5
+    with pytest.raises(CheckpointMismatch, match="hidden 0 ≠ 8"):
+        _start(tmp_path, digits, TINY.replace(hidden=8))
 
 
 def test_mismatch_caught_even_without_config(tmp_path, digits):

@@ -135,11 +135,11 @@ def test_trick_switches_reach_the_config(tmp_path, digits_npz):
     run_dir = tmp_path / "tricks"
     result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--steps", 2, "--run-dir", run_dir,
                    "--label-flip", 0.1, "--instance-noise", 0.2, "--latent", "sphere", "--spectral-norm",
-                   "--g-dropout", 0.25, *FAST)
+                   "--g-dropout", 0.25, "--d-dropout", 0.4, "--hidden", 16, *FAST)
     assert result.returncode == 0, result.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["label_flip"], config["instance_noise"], config["latent"], config["spectral_norm"],
-            config["g_dropout"]) == (0.1, 0.2, "sphere", True, 0.25)
+            config["g_dropout"], config["d_dropout"], config["hidden"]) == (0.1, 0.2, "sphere", True, 0.25, 0.4, 16)
     assert tfgan("sample", run_dir, "--num", 4, "--out", tmp_path / "s.npy").returncode == 0
     result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--acgan", "--run-dir", tmp_path / "x", *FAST)
     assert result.returncode == 2 and "--acgan needs a conditional preset" in result.stderr

@@ -89,6 +89,16 @@ def test_batches_are_full_deterministic_and_resumable(digits):
     assert not np.array_equal(np.stack(other), np.stack(epoch))
 
 
+def test_one_stream_spans_epochs_in_the_same_order(digits):
+    """Training reads one endless stream; it must equal the epochs read one by one, skip included."""
+    images = digits[:100]
+    by_epoch = [b.numpy() for e in (2, 3, 4) for b in data.batches(images, 16, seed=3, epoch=e)]
+    stream = [b.numpy() for b in data.batches(images, 16, seed=3, epoch=2, skip=4, epochs=None).take(14)]
+    np.testing.assert_array_equal(np.stack(stream), np.stack(by_epoch[4:18]))
+    two = list(data.batches(images, 16, seed=3, epoch=2, epochs=2))
+    assert len(two) == 12
+
+
 def test_batches_for_critic_steps(digits):
     (first,) = list(data.batches(digits[:64], 8, seed=0, epoch=0, d_steps=5).take(1))
     assert first.shape == (8, 5, 28, 28, 1)

@@ -100,3 +100,30 @@ def test_generator_dropout_makes_training_passes_random():
         g, _ = models.build("mnist", 16, (28, 28, 1), width=8, g_dropout=rate)
         assert any(type(layer).__name__ == "Dropout" for layer in g.layers) == differ
         assert (not np.allclose(g(noise, training=True), g(noise, training=True))) == differ
+
+
+def test_discriminator_dropout_rate_is_a_setting():
+    """d_dropout 0 makes D's training passes deterministic; the layers stay, so checkpoints line up."""
+    import numpy as np
+    import tensorflow as tf
+
+    images = tf.constant(np.random.default_rng(0).uniform(-1, 1, size=(4, 28, 28, 1)), tf.float32)
+    shapes = []
+    for rate, random in ((0.0, False), (0.3, True)):
+        _, d = models.build("mnist", 16, (28, 28, 1), width=8, d_dropout=rate)
+        assert (not np.allclose(d(images, training=True), d(images, training=True))) == random
+        shapes.append([w.shape for w in d.weights])
+    assert shapes[0] == shapes[1]
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_hidden_layer_in_both_models(num_classes):
+    """hidden=N puts a Dense(N) after z in G and before D's logit, conditional models included."""
+    g0, d0 = models.build("mnist", 16, (28, 28, 1), width=8, num_classes=num_classes)
+    g, d = models.build("mnist", 16, (28, 28, 1), width=8, num_classes=num_classes, hidden=24)
+    units = [[layer.units for layer in m.layers if type(layer).__name__ == "Dense"] for m in (g, d)]
+    assert units[0][0] == 24 and 24 in units[1]
+    assert len(g.layers) > len(g0.layers) and len(d.layers) > len(d0.layers)
+    assert g.output_shape == g0.output_shape and d.output_shape == d0.output_shape
+    with pytest.raises(TfganError, match="--hidden need"):
+        models.build("dcgan", 16, (64, 64, 3), width=8, hidden=24)

@@ -25,7 +25,7 @@ from tfgan.media import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes", "ema", "acgan", "spectral_norm")
+                     "num_classes", "ema", "acgan", "spectral_norm", "hidden")
 
 
 class CheckpointMismatch(TfganError):
@@ -60,8 +60,11 @@ def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
             a, b = a.startswith("wgan"), b.startswith("wgan")
         if key == "ema":  # only whether there is an averaged generator changes what is saved
             a, b = bool(a or 0), bool(b or 0)
+        if key == "hidden":  # configs written before this setting existed had no hidden layers
+            a, b = a or 0, b or 0
         if a is not None and b is not None and _norm(a) != _norm(b):
-            diffs.append(f"{key} {saved.get(key)} ≠ {wanted.get(key)}")
+            shown = (a, b) if key == "hidden" else (saved.get(key), wanted.get(key))
+            diffs.append(f"{key} {shown[0]} ≠ {shown[1]}")
     if diffs:
         raise CheckpointMismatch(
             f"{run_dir} holds a '{saved.get('preset')}' run whose models differ ({'; '.join(diffs)}): "

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--d-lr", type=_positive_float)
     train.add_argument("--d-steps", type=_positive_int, help="discriminator steps per generator step")
     train.add_argument("--width", type=_positive_int, help="base number of filters")
+    train.add_argument("--hidden", type=_natural_int, metavar="UNITS",
+                       help="a fully connected hidden layer in G and D (the 28×28 models; 0: none)")
     train.add_argument("--latent-dim", type=_positive_int)
     train.add_argument("--sample-every", type=_positive_int, help="steps between progress frames")
     train.add_argument("--checkpoint-every", type=_positive_int)
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--latent", choices=["gaussian", "sphere"], help="how z is drawn")
     train.add_argument("--spectral-norm", action="store_true", help="spectral normalisation in D")
     train.add_argument("--g-dropout", type=float, help="dropout rate in G (the 28×28 models)")
+    train.add_argument("--d-dropout", type=float, help="dropout rate in D (the 28×28 models)")
     train.add_argument("--diffaugment", metavar="POLICY",
                        help="DiffAugment for small datasets: color,translation,cutout (any of them)")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
@@ -149,7 +152,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         preset = presets.with_loss(preset, args.loss)
     overrides = {
         "batch_size": args.batch_size, "image_size": args.image_size, "g_lr": args.g_lr,
-        "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "latent_dim": args.latent_dim,
+        "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "hidden": args.hidden,
+        "latent_dim": args.latent_dim,
         "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
     }
     if args.label_smoothing is not None:
@@ -160,7 +164,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not 0 <= args.ema < 1:
             raise TfganError(f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}")
         overrides["ema"] = args.ema
-    for name, value in (("--label-flip", args.label_flip), ("--g-dropout", args.g_dropout)):
+    for name, value in (("--label-flip", args.label_flip), ("--g-dropout", args.g_dropout),
+                        ("--d-dropout", args.d_dropout)):
         if value is not None and not 0 <= value < 1:
             raise TfganError(f"{name} must be in [0, 1), got {value}")
     if args.instance_noise is not None and args.instance_noise < 0:
@@ -173,7 +178,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
         overrides["diffaugment"] = args.diffaugment
     overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
-                     g_dropout=args.g_dropout, acgan=args.acgan or None, spectral_norm=args.spectral_norm or None)
+                     g_dropout=args.g_dropout, d_dropout=args.d_dropout, acgan=args.acgan or None, spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,

@@ -7,6 +7,7 @@ cartoon-face set. `batches()` turns the array into a shuffled, fixed-size stream
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,13 +196,16 @@ def batches(
     skip: int = 0,
     d_steps: int = 1,
     labels: np.ndarray | None = None,
+    epochs: int | None = 1,
 ) -> tf.data.Dataset:
-    """One epoch of shuffled batches in [-1, 1], every batch full-size.
+    """`epochs` epochs (None: endless) of shuffled batches in [-1, 1], every batch full-size.
 
-    The order depends only on (seed, epoch), so a run resumed mid-epoch can `skip` the batches it
-    already trained on and see the same data as an uninterrupted run. Partial last batches are
-    dropped: a smaller batch would make `tf.function` trace the train step again. With d_steps > 1
-    each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
+    Each epoch's order depends only on (seed, epoch number), so a run resumed mid-epoch can `skip` the
+    batches of `epoch` it already trained on and see the same data as an uninterrupted run. Partial
+    last batches are dropped: a smaller batch would make `tf.function` trace the train step again.
+    With d_steps > 1 each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
+    Training streams all its epochs from one dataset: with a new dataset every epoch, a third of the
+    epochs started with a stall of about 2 s, a fifth of a 10-minute CPU run (benchmarks/RESULTS.md).
     """
     per_step = batch_size * d_steps
     n_steps = len(images) // per_step
@@ -210,15 +214,17 @@ def batches(
             f"only {len(images)} images, fewer than one step needs ({per_step}); "
             "lower --batch-size or add images"
         )
-    order = np.random.default_rng([seed, epoch]).permutation(len(images))
     # Batch first, so a tf.distribute strategy can split every element between replicas.
     shape = (batch_size, d_steps) if d_steps > 1 else (batch_size,)
 
     def generate() -> Iterator:
-        for i in range(skip, n_steps):
-            idx = np.sort(order[i * per_step:(i + 1) * per_step])  # sorted reads are faster
-            x = images[idx].reshape(shape + images.shape[1:])
-            yield (x, labels[idx].reshape(shape)) if labels is not None else x
+        first = epoch
+        for e in itertools.count(first) if epochs is None else range(first, first + epochs):
+            order = np.random.default_rng([seed, e]).permutation(len(images))
+            for i in range(skip if e == first else 0, n_steps):
+                idx = np.sort(order[i * per_step:(i + 1) * per_step])  # sorted reads are faster
+                x = images[idx].reshape(shape + images.shape[1:])
+                yield (x, labels[idx].reshape(shape)) if labels is not None else x
 
     x_spec = tf.TensorSpec(shape + images.shape[1:], tf.uint8)
     spec = (x_spec, tf.TensorSpec(shape, tf.int64)) if labels is not None else x_spec

@@ -71,11 +71,16 @@ def tutorial_discriminator(image_shape: ImageShape = (28, 28, 1)) -> keras.Seque
 # --- tfgan's 28×28 models: the tutorial's shape, narrower and with 4×4 kernels (faster on a CPU) ----
 
 
-def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0) -> list:
-    """The layers after the input: Dense 7·7·2w -> Conv2DTranspose w -> Conv2DTranspose channels."""
+def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0, hidden: int = 0) -> list:
+    """The layers after the input: [Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w -> Conv2DTranspose
+    channels."""
     # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
     maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
+    # A hidden layer lets G shape the whole digit non-linearly before any convolution (InfoGAN's MNIST G).
+    maybe_hidden = [layers.Dense(hidden, use_bias=False), layers.BatchNormalization(),
+                    layers.LeakyReLU(0.2)] if hidden else []
     return [
+        *maybe_hidden,
         layers.Dense(7 * 7 * 2 * width, use_bias=False),
         layers.BatchNormalization(),
         layers.LeakyReLU(0.2),
@@ -90,18 +95,23 @@ def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0) -> 
 
 
 def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
-                    dropout: float = 0.0) -> keras.Sequential:
-    """Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels, tanh."""
-    model = keras.Sequential([keras.Input((latent_dim,)), *_mnist_generator_layers(width, channels, dropout)],
-                             name="generator")
+                    dropout: float = 0.0, hidden: int = 0) -> keras.Sequential:
+    """[Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels,
+    tanh."""
+    model = keras.Sequential([keras.Input((latent_dim,)),
+                              *_mnist_generator_layers(width, channels, dropout, hidden)], name="generator")
     return _check(model, (None, 28, 28, channels))
 
 
 def mnist_discriminator(
-    image_shape: ImageShape = (28, 28, 1), width: int = 64, dropout: float = 0.3
+    image_shape: ImageShape = (28, 28, 1), width: int = 64, dropout: float = 0.3, hidden: int = 0
 ) -> keras.Sequential:
-    """Conv w / 2w (4×4, stride 2), LeakyReLU 0.2, Dropout, Dense 1 logit. No BatchNorm, so it also
-    serves as a WGAN-GP critic (the penalty is per sample; BatchNorm would mix samples)."""
+    """Conv w / 2w (4×4, stride 2), LeakyReLU 0.2, Dropout, [Dense hidden, LeakyReLU,] Dense 1 logit.
+
+    No BatchNorm, so it also serves as a WGAN-GP critic (the penalty is per sample; BatchNorm would mix
+    samples). Without the hidden layer the logit is a sum of scores of local patches; with it D can
+    judge the shape of the whole digit.
+    """
     model = keras.Sequential(
         [
             keras.Input(image_shape),
@@ -112,6 +122,7 @@ def mnist_discriminator(
             layers.LeakyReLU(0.2),
             layers.Dropout(dropout),
             layers.Flatten(),
+            *([layers.Dense(hidden), layers.LeakyReLU(0.2)] if hidden else []),
             layers.Dense(1),
         ],
         name="discriminator",
@@ -123,19 +134,20 @@ def mnist_discriminator(
 
 
 def cgan_generator(latent_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1,
-                   embed_dim: int = 50, dropout: float = 0.0) -> keras.Model:
+                   embed_dim: int = 50, dropout: float = 0.0, hidden: int = 0) -> keras.Model:
     """(z, label) -> the mnist generator, with a learned label embedding concatenated to z."""
     noise = keras.Input((latent_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
     embedded = layers.Embedding(num_classes, embed_dim)(label)  # (B, embed_dim): one vector per class
     x = layers.Concatenate()([noise, embedded])
-    for layer in _mnist_generator_layers(width, channels, dropout):
+    for layer in _mnist_generator_layers(width, channels, dropout, hidden):
         x = layer(x)
     return _check(keras.Model([noise, label], x, name="generator"), (None, 28, 28, channels))
 
 
 def cgan_discriminator(image_shape: ImageShape = (28, 28, 1), num_classes: int = 10, width: int = 64,
-                       dropout: float = 0.3, acgan: bool = False, projection: bool = True) -> keras.Model:
+                       dropout: float = 0.3, acgan: bool = False, projection: bool = True,
+                       hidden: int = 0) -> keras.Model:
     """(image, label) -> logit. The label's embedding is reshaped to an extra image channel.
 
     projection=True also adds <embedding(label), features> to the logit (the projection
@@ -153,6 +165,8 @@ def cgan_discriminator(image_shape: ImageShape = (28, 28, 1), num_classes: int =
         x = layers.LeakyReLU(0.2)(x)
         x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
+    if hidden:
+        x = layers.LeakyReLU(0.2)(layers.Dense(hidden)(x))
     logit = layers.Dense(1)(x)
     if projection:
         class_vector = layers.Embedding(num_classes, x.shape[-1])(label)  # (B, features)
@@ -312,24 +326,29 @@ def build(
     acgan: bool = False,
     spectral_norm: bool = False,
     g_dropout: float = 0.0,
+    d_dropout: float = 0.3,
+    hidden: int = 0,
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
     critic=True makes the discriminator a WGAN critic: no BatchNorm (LayerNorm instead), no dropout.
     num_classes > 0 makes a conditional pair (the 28×28 'mnist' models only); acgan adds D's class head.
-    spectral_norm wraps D's Conv2D / Dense layers; g_dropout adds Dropout to the 'mnist' generators.
+    spectral_norm wraps D's Conv2D / Dense layers; g_dropout adds Dropout to the 'mnist' generators,
+    d_dropout sets the rate of the 'mnist' discriminators' Dropout layers (0: none), and hidden > 0 adds
+    a fully connected layer of that many units to both 'mnist' models.
     """
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
-                                      acgan, g_dropout)
+                                      acgan, g_dropout, d_dropout, hidden)
     if spectral_norm:
         discriminator = with_spectral_norm(discriminator)
     return generator, discriminator
 
 
-def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout):
+def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
+           hidden):
     h, w, c = image_shape
-    if (num_classes or acgan or g_dropout) and architecture != "mnist":
-        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
+    if (num_classes or acgan or g_dropout or hidden) and architecture != "mnist":
+        raise TfganError(f"class conditioning, --acgan, G dropout and --hidden need the 'mnist' models, not "
                          f"'{architecture}'")
     if acgan and not num_classes:
         raise TfganError("--acgan needs a conditional preset (num_classes > 0), e.g. mnist-cgan")
@@ -344,12 +363,12 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
                              f"{c} channels: use --model mnist or a grayscale dataset")
         return tutorial_generator(latent_dim), tutorial_discriminator(image_shape)
     if architecture == "mnist":
-        dropout = 0.0 if critic else 0.3
+        dropout = 0.0 if critic else d_dropout
         if num_classes:
-            return (cgan_generator(latent_dim, num_classes, width, c, dropout=g_dropout),
-                    cgan_discriminator(image_shape, num_classes, width, dropout, acgan))
-        return (mnist_generator(latent_dim, width, c, g_dropout),
-                mnist_discriminator(image_shape, width, dropout))
+            return (cgan_generator(latent_dim, num_classes, width, c, dropout=g_dropout, hidden=hidden),
+                    cgan_discriminator(image_shape, num_classes, width, dropout, acgan, hidden=hidden))
+        return (mnist_generator(latent_dim, width, c, g_dropout, hidden),
+                mnist_discriminator(image_shape, width, dropout, hidden))
     if architecture == "mlp":
         return mlp_generator(latent_dim, image_shape, width), mlp_discriminator(image_shape, width)
     if architecture == "dcgan":

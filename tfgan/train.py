@@ -403,25 +403,34 @@ class GANTrainer:
         labels = labels if self.conditional else None
         self.anneal_steps.assign(float(steps))
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
-        per_epoch = data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps)
+        # (0 when the data is smaller than a batch: batches() below says so in words)
+        per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
         if not media.list_frames(self.run_dir / "frames"):
             self.save_frame()  # the untrained generator: the GIF's first frame
+        # Where the data stream starts: the epoch in progress, minus the batches it has already used.
+        skip = max(0, int(self.step) - int(self.epoch) * per_epoch)
+        self.epoch.assign_add(skip // per_epoch)  # a checkpoint from the last step of an epoch
+        skip %= per_epoch
+        left_in_epoch = per_epoch - skip
+        batches = data_lib.batches(images, p.batch_size, self.seed, int(self.epoch), skip, p.d_steps, labels,
+                                   epochs=None)
+        if self.replicas > 1:  # each replica gets its slice of every global batch
+            batches = self.strategy.experimental_distribute_dataset(batches)
         bar = tqdm(total=steps, initial=min(int(self.step), steps), unit="step", disable=not progress,
                    dynamic_ncols=True, smoothing=0.1)
         interrupted = False
         self.stop_training = False
         last = time.perf_counter()
         try:
-            while int(self.step) < steps and not self.stop_training:
-                epoch = int(self.epoch)
-                skip = max(0, int(self.step) - epoch * per_epoch)
-                batches = data_lib.batches(images, p.batch_size, self.seed, epoch, skip, p.d_steps, labels)
-                if self.replicas > 1:  # each replica gets its slice of every global batch
-                    batches = self.strategy.experimental_distribute_dataset(batches)
+            if int(self.step) < steps:
                 for batch in batches:
                     logs = {k: float(v) for k, v in self.train_step(batch).items()}
                     now = time.perf_counter()
-                    step = int(self.step)
+                    step, epoch = int(self.step), int(self.epoch)
+                    left_in_epoch -= 1
+                    if left_in_epoch == 0:  # counted before any save, so a checkpoint says where to go on
+                        self.epoch.assign_add(1)
+                        left_in_epoch = per_epoch
                     logs = {"step": step, "epoch": epoch, **logs,
                             "images/s": p.batch_size * p.d_steps / max(now - last, 1e-9)}
                     last = now
@@ -443,8 +452,6 @@ class GANTrainer:
                                         refresh=False)
                     if step >= steps or self.stop_training:
                         break
-                else:
-                    self.epoch.assign_add(1)
         except KeyboardInterrupt:
             interrupted = True
             print(f"\ninterrupted at step {int(self.step)}: saving a checkpoint and the GIF so far")
