@@ -52,6 +52,8 @@ def write_config(run_dir: str | Path, config: dict) -> None:
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
+    # Configs written before the `hidden` setting existed describe models without hidden layers.
+    saved, wanted = {"hidden": 0, **saved}, {"hidden": 0, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
         a, b = saved.get(key), wanted.get(key)
@@ -60,11 +62,8 @@ def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
             a, b = a.startswith("wgan"), b.startswith("wgan")
         if key == "ema":  # only whether there is an averaged generator changes what is saved
             a, b = bool(a or 0), bool(b or 0)
-        if key == "hidden":  # configs written before this setting existed had no hidden layers
-            a, b = a or 0, b or 0
         if a is not None and b is not None and _norm(a) != _norm(b):
-            shown = (a, b) if key == "hidden" else (saved.get(key), wanted.get(key))
-            diffs.append(f"{key} {shown[0]} ≠ {shown[1]}")
+            diffs.append(f"{key} {saved.get(key)} ≠ {wanted.get(key)}")
     if diffs:
         raise CheckpointMismatch(
             f"{run_dir} holds a '{saved.get('preset')}' run whose models differ ({'; '.join(diffs)}): "

@@ -178,7 +178,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
         overrides["diffaugment"] = args.diffaugment
     overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
-                     g_dropout=args.g_dropout, d_dropout=args.d_dropout, acgan=args.acgan or None, spectral_norm=args.spectral_norm or None)
+                     g_dropout=args.g_dropout, d_dropout=args.d_dropout, acgan=args.acgan or None,
+                     spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
