@@ -218,10 +218,9 @@ def batches(
     shape = (batch_size, d_steps) if d_steps > 1 else (batch_size,)
 
     def generate() -> Iterator:
-        first = epoch
-        for e in itertools.count(first) if epochs is None else range(first, first + epochs):
+        for e in itertools.count(epoch) if epochs is None else range(epoch, epoch + epochs):
             order = np.random.default_rng([seed, e]).permutation(len(images))
-            for i in range(skip if e == first else 0, n_steps):
+            for i in range(skip if e == epoch else 0, n_steps):
                 idx = np.sort(order[i * per_step:(i + 1) * per_step])  # sorted reads are faster
                 x = images[idx].reshape(shape + images.shape[1:])
                 yield (x, labels[idx].reshape(shape)) if labels is not None else x

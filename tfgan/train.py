@@ -411,7 +411,6 @@ class GANTrainer:
         skip = max(0, int(self.step) - int(self.epoch) * per_epoch)
         self.epoch.assign_add(skip // per_epoch)  # a checkpoint from the last step of an epoch
         skip %= per_epoch
-        left_in_epoch = per_epoch - skip
         batches = data_lib.batches(images, p.batch_size, self.seed, int(self.epoch), skip, p.d_steps, labels,
                                    epochs=None)
         if self.replicas > 1:  # each replica gets its slice of every global batch
@@ -427,10 +426,8 @@ class GANTrainer:
                     logs = {k: float(v) for k, v in self.train_step(batch).items()}
                     now = time.perf_counter()
                     step, epoch = int(self.step), int(self.epoch)
-                    left_in_epoch -= 1
-                    if left_in_epoch == 0:  # counted before any save, so a checkpoint says where to go on
+                    if step == (epoch + 1) * per_epoch:  # counted before any save: a checkpoint says where to go on
                         self.epoch.assign_add(1)
-                        left_in_epoch = per_epoch
                     logs = {"step": step, "epoch": epoch, **logs,
                             "images/s": p.batch_size * p.d_steps / max(now - last, 1e-9)}
                     last = now
