@@ -1,11 +1,13 @@
 """Quality per wall time: train presets for the same minutes on this machine, score them at checkpoints.
 
 Each preset trains in a fresh run directory; at every mark (e.g. 5 and 10 minutes of training; the
-scoring itself is not counted) 2,000 samples are scored with the shipped MNIST classifier
-(`tfgan.metrics`), next to the real-vs-real floor. Presets run one after another, never side by side.
+scoring itself is not counted) 2,000 samples are scored with the metrics that fit the data (`tfgan.evaluate`:
+the shipped MNIST classifier for digits, the face-attribute classifier for the procedural faces), next to the
+real-vs-real floor. Presets and seeds run one after another, never side by side.
 
     python benchmarks/quality.py --presets mnist-dcgan-tutorial mnist-dcgan --minutes 5 10 [--out FILE.md]
     python benchmarks/quality.py --presets mnist-dcgan --set width=32 --set ema=0.999 --minutes 5
+    python benchmarks/quality.py --presets anime-dcgan --dataset faces --minutes 5 10 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -30,10 +32,32 @@ def parse_value(text: str):
     return text
 
 
-def train_and_score(preset, images, marks_s: list[float], num: int, seed: int) -> list[dict]:
+def summary(scored: dict) -> str:
+    """One line of the figures that matter for this kind of data."""
+    fd = f"FD {scored['fd']:.2f} (floor {scored['fd_floor']:.2f}, {scored['fd'] / scored['fd_floor']:.1f}×)"
+    if scored["kind"] == "faces":
+        return (f"confident {scored['confident_share']:.3f} (real {scored['confident_share_real']:.3f}), "
+                f"combinations {scored['combos_covered']} (real {scored['combos_covered_real']}), {fd}")
+    if scored["kind"] == "mnist":
+        return f"confident {scored['confident_share']:.3f}, classes {scored['classes_covered']}, {fd}"
+    return fd
+
+
+def table_row(name: str, seed: int, r: dict) -> str:
+    head = f"| {name} | {seed} | {r['minutes']:.0f} | {r['step']} |"
+    fd = f" {r['fd']:.2f} ({r['fd_floor']:.2f}, {r['fd'] / r['fd_floor']:.1f}×) | {r['kid_mean']:.3f} |"
+    if r["kind"] == "faces":
+        return (f"{head} {r['confident_share']:.1%} ({r['confident_share_real']:.1%}) | "
+                f"{r['combos_covered']} ({r['combos_covered_real']}) | {r['kl_real']:.3f} |{fd}")
+    if r["kind"] == "mnist":
+        return f"{head} {r['confident_share']:.1%} | {r['classes_covered']} | {r['kl_uniform']:.3f} |{fd}"
+    return f"{head} - | - | - |{fd}"
+
+
+def train_and_score(preset, images: data.Images, marks_s: list[float], num: int, seed: int) -> list[dict]:
     run_dir = tempfile.mkdtemp(prefix=f"tfgan-quality-{preset.name}-")
-    trainer, _ = run.start_run(preset, run_dir, images=data.Images(images, None, "mnist"), seed=seed,
-                               verbose=False)
+    kind = evaluate.metric_kind(images)
+    trainer, _ = run.start_run(preset, run_dir, images=images, seed=seed, verbose=False)
     results: list[dict] = []
     pending = sorted(marks_s)
     clock = {"train": 0.0, "last": time.perf_counter()}
@@ -45,19 +69,27 @@ def train_and_score(preset, images, marks_s: list[float], num: int, seed: int) -
             mark = pending.pop(0)
             generator = getattr(trainer, "ema_generator", None) or trainer.generator
             fake = evaluate.sample(generator, num, trainer.latent_dim, seed)
-            scored = evaluate.evaluate_images(fake, images, seed)
+            scored = evaluate.evaluate_images(fake, images.images, seed, kind)
             scored.update(minutes=mark / 60, step=logs["step"])
             results.append(scored)
-            print(f"{preset.name} @ {mark / 60:.0f} min, step {logs['step']}: "
-                  f"confident {scored['confident_share']:.3f}, classes {scored['classes_covered']}, "
-                  f"FD {scored['fd']:.2f} (floor {scored['fd_floor']:.2f})", flush=True)
+            print(f"{preset.name} seed {seed} @ {mark / 60:.0f} min, step {logs['step']}: {summary(scored)}",
+                  flush=True)
             if not pending:
                 trainer.stop_training = True
         clock["last"] = time.perf_counter()  # scoring time is not training time
 
     trainer.callbacks.append(on_step)
-    trainer.fit(images, 10**9, progress=False)
+    trainer.fit(images.images, 10**9, progress=False)
     return results
+
+
+HEADERS = {
+    "faces": ("| preset | seed | minutes | steps | confident hair colour+style (real) | combinations (real) | "
+              "KL from real | FD (floor, ratio) | KID |"),
+    "mnist": "| preset | seed | minutes | steps | confident > 0.9 | classes | KL from uniform | FD (floor, ratio) | KID |",
+    "colour": "| preset | seed | minutes | steps | - | - | - | FD (floor, ratio) | KID |",
+}
+SEPARATORS = {kind: "|---" * 9 + "|" for kind in HEADERS}
 
 
 def main() -> None:
@@ -66,23 +98,28 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="FIELD=VALUE override for every preset")
     parser.add_argument("--minutes", nargs="+", type=float, default=[5, 10])
     parser.add_argument("--num", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one training run per seed")
+    parser.add_argument("--dataset", help="default: the first preset's (mnist, faces, anime, FILE.npz, FOLDER)")
     parser.add_argument("--out", help="append a Markdown table here")
     args = parser.parse_args()
     overrides = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
 
-    images = data.load("mnist").images
-    lines = [f"### Quality per wall time, {time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}",
-             "", (f"{len(images):,} training images; {args.num} samples scored per mark; overrides: "
-                  f"{overrides or 'none'}."), "",
-             "| preset | minutes | steps | confident > 0.9 | classes | FD (floor) | KID |",
-             "|---|---|---|---|---|---|---|"]
-    for name in args.presets:
-        preset = presets.get(name).replace(**overrides)
-        for r in train_and_score(preset, images, [m * 60 for m in args.minutes], args.num, args.seed):
-            lines.append(f"| {name} | {r['minutes']:.0f} | {r['step']} | {r['confident_share']:.1%} | "
-                         f"{r['classes_covered']} | {r['fd']:.2f} ({r['fd_floor']:.2f}) | "
-                         f"{r['kid_mean']:.3f} |")
+    first = presets.get(args.presets[0]).replace(**overrides)
+    dataset = args.dataset or first.dataset
+    kind = None
+    lines = [f"### Quality per wall time, {time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}", ""]
+    for seed in args.seeds:
+        for name in args.presets:
+            preset = presets.get(name).replace(**overrides)
+            # Each seed draws its own training set where the data is generated (the procedural faces).
+            images = data.load(dataset, preset.image_size, seed)
+            if kind is None:
+                kind = evaluate.metric_kind(images)
+                intro = (f"{dataset}: {len(images.images):,} training images; {args.num} samples scored per mark; "
+                         f"overrides: {overrides or 'none'}.")
+                lines += [intro, "", HEADERS[kind], SEPARATORS[kind]]
+            for r in train_and_score(preset, images, [m * 60 for m in args.minutes], args.num, seed):
+                lines.append(table_row(name, seed, r))
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -1,6 +1,8 @@
 """The command line as a user runs it: real subprocesses, real files."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tfgan(*args, cwd=None, timeout=300):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+def tfgan(*args, cwd=None, timeout=300, env=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "tfgan", *map(str, args)], capture_output=True, text=True,
                           check=False, cwd=cwd, env=env, timeout=timeout)
 
@@ -143,3 +145,34 @@ def test_trick_switches_reach_the_config(tmp_path, digits_npz):
     assert tfgan("sample", run_dir, "--num", 4, "--out", tmp_path / "s.npy").returncode == 0
     result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--acgan", "--run-dir", tmp_path / "x", *FAST)
     assert result.returncode == 2 and "--acgan needs a conditional preset" in result.stderr
+
+
+def test_a_face_run_is_scored_offline_during_and_after_training(tmp_path):
+    run_dir = tmp_path / "faces"
+    result = tfgan("train", "anime-dcgan", "--dataset", "faces", "--image-size", 32, "--steps", 4,
+                   "--eval-every", 2, "--run-dir", run_dir, *FAST)
+    assert result.returncode == 0, result.stderr
+    best = json.loads((run_dir / "best" / "best.json").read_text())
+    assert best["step"] in (2, 4) and 0 <= best["confident_share"] <= 1 and "combos_covered" in best
+    result = tfgan("eval", run_dir, "--num", 200, "--best")
+    assert result.returncode == 0, result.stderr
+    assert "hair colour × style combinations" in result.stdout and "real-vs-real floor" in result.stdout
+    fd, floor = map(float, re.search(r"FD \(lower is better\) *\| *([\d.]+) *\| *([\d.]+)", result.stdout).groups())
+    assert fd > floor > 0  # a 4-step generator is far from the faces
+
+
+def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):
+    from tfgan import faces
+
+    np.savez(tmp_path / "colour.npz", x_train=faces.make_faces(160, 32, seed=9))  # no attribute labels
+    run_dir = tmp_path / "colour"
+    result = tfgan("train", "anime-dcgan", "--dataset", tmp_path / "colour.npz", "--steps", 2, "--run-dir",
+                   run_dir, *FAST)
+    assert result.returncode == 0, result.stderr
+    result = tfgan("eval", run_dir, "--num", 80, env={"KERAS_HOME": str(tmp_path / "keras")})
+    assert result.returncode == 0, result.stderr
+    assert "FD, face-classifier features" in result.stdout and "pixel mean R, G, B" in result.stdout
+    # Offline, with an empty Keras cache, there is no Inception KID: one line says how to get it.
+    # (Online, Keras downloads the weights and the row is there.)
+    offline = "no Inception KID: " in result.stdout and "go online once" in result.stdout
+    assert offline or re.search(r"^Inception KID +\| [\d.]+", result.stdout, re.MULTILINE)

@@ -41,7 +41,7 @@ def test_best_checkpoint_loads(evaluated_run):
 
 def test_evaluate_run_reports_metrics_with_floor(evaluated_run, monkeypatch, digits):
     run_dir, _, _ = evaluated_run
-    monkeypatch.setattr(evaluate, "real_images", lambda config, image_size=None: digits)
+    monkeypatch.setattr(evaluate, "real_images", lambda config, image_size=None: Images(digits, None, "digits"))
     result = evaluate.evaluate_run(run_dir, num=200)
     assert result["step"] == 10 and result["samples"] == 200
     # A 10-step generator is far from real digits; real-vs-real is near its floor.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import colorsys
 import itertools
 
 import numpy as np
 from PIL import Image
 
-from tfgan.faces import draw_face, make_faces
+from tfgan import faces
+from tfgan.faces import draw_face, make_faces, make_labelled_faces
 
 
 def test_shape_and_dtype():
@@ -59,3 +61,28 @@ def test_a_face_is_centred_on_a_face_coloured_region():
     centre = x[:, 34:38, 30:34].mean(axis=(1, 2))
     assert (centre[:, 0] >= centre[:, 2]).all()
     assert (centre.mean(axis=1) > 120).all()
+
+
+def test_labelled_faces_return_one_attribute_of_each_kind_per_face():
+    x, attributes = make_labelled_faces(40, image_size=32, seed=4)
+    np.testing.assert_array_equal(x, make_faces(40, image_size=32, seed=4))  # the same pictures
+    assert set(attributes) == set(faces.ATTRIBUTES) == {"hair_color", "hair_style", "eye_color"}
+    for name, values in attributes.items():
+        assert values.shape == (40,)
+        low = -1 if name == "eye_color" else 0  # -1: eyes drawn closed
+        assert values.min() >= low and values.max() < len(faces.ATTRIBUTES[name])
+    assert len(np.unique(attributes["hair_color"])) >= 8  # drawn at random, not stuck on one value
+
+
+def test_hair_colour_label_matches_the_drawn_hair():
+    # The crown of the head, above the fringe, is hair in every style: its median colour must be
+    # nearest to the centre colour of the labelled hair colour, for every face.
+    x, attributes = make_labelled_faces(120, image_size=64, seed=7)
+    centres = np.array([colorsys.hsv_to_rgb(*hsv) for hsv in faces._HAIR_HSV]) * 255
+    crown = np.median(x[:, 12:18, 27:37].reshape(len(x), -1, 3), axis=1)
+    nearest = np.argmin(((crown[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(nearest, attributes["hair_color"])
+    # One fixed face, by name: seed 0's first face has pink hair in a bob.
+    _, first = make_labelled_faces(1, seed=0)
+    assert faces.HAIR_COLORS[first["hair_color"][0]] == "pink"
+    assert faces.HAIR_STYLES[first["hair_style"][0]] == "bob"

@@ -125,5 +125,13 @@ def test_hidden_layer_in_both_models(num_classes):
     assert units[0][0] == 24 and 24 in units[1]
     assert len(g.layers) > len(g0.layers) and len(d.layers) > len(d0.layers)
     assert g.output_shape == g0.output_shape and d.output_shape == d0.output_shape
-    with pytest.raises(TfganError, match="--hidden need"):
-        models.build("dcgan", 16, (64, 64, 3), width=8, hidden=24)
+    with pytest.raises(TfganError, match="--hidden needs"):
+        models.build("mlp", 16, (28, 28, 1), width=8, hidden=24)
+
+
+def test_hidden_layer_in_the_dcgan_models():
+    g0, d0 = models.build("dcgan", 16, (32, 32, 3), width=8)
+    g, d = models.build("dcgan", 16, (32, 32, 3), width=8, hidden=24)
+    units = [[layer.units for layer in m.layers if type(layer).__name__ == "Dense"] for m in (g, d)]
+    assert units == [[24, 2 * 2 * 8 * 8], [24, 1]]  # G: hidden, then the projection; D: hidden, then the logit
+    assert g.output_shape == g0.output_shape == (None, 32, 32, 3) and d.output_shape == d0.output_shape

@@ -28,6 +28,8 @@ class Images:
     images: np.ndarray  # uint8 (N, H, W, C)
     labels: np.ndarray | None
     source: str  # one line for the log: where the images came from
+    # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.faces).
+    attributes: dict[str, np.ndarray] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -130,7 +132,7 @@ def fetch_anime_faces() -> Path | None:
 
 def load_anime(image_size: int = 64, fallback_size: int = 5000, seed: int = 0) -> Images:
     """The 63,632 Kaggle anime faces when reachable, else procedural cartoon faces (announced)."""
-    from tfgan import faces, image_folder
+    from tfgan import image_folder
 
     folder = fetch_anime_faces()
     if folder is not None:
@@ -141,8 +143,7 @@ def load_anime(image_size: int = 64, fallback_size: int = 5000, seed: int = 0) -
         "pip install kagglehub, set up Kaggle credentials, or download "
         f"'{ANIME_KAGGLE}' yourself and pass --dataset FOLDER"
     )
-    x = faces.make_faces(fallback_size, image_size, seed=seed, progress=True)
-    return Images(x, None, f"procedural cartoon faces: {len(x):,} images")
+    return _faces(image_size, seed, fallback_size)
 
 
 def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
@@ -164,15 +165,15 @@ def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
     if path.exists():
         raise DataError(f"{path} is neither an .npz file nor a folder of images")
     raise DataError(
-        f"dataset not found: '{name}'. Use mnist, fashion_mnist, anime, a FILE.npz or a folder of images"
+        f"dataset not found: '{name}'. Use mnist, fashion_mnist, anime, faces, a FILE.npz or a folder of images"
     )
 
 
-def _faces(image_size: int, seed: int) -> Images:
+def _faces(image_size: int, seed: int, n: int = 5000) -> Images:
     from tfgan import faces
 
-    x = faces.make_faces(5000, image_size, seed=seed, progress=True)
-    return Images(x, None, f"procedural cartoon faces: {len(x):,} images")
+    x, attributes = faces.make_labelled_faces(n, image_size, seed=seed, progress=True)
+    return Images(x, None, f"procedural cartoon faces: {len(x):,} images", attributes)
 
 
 def match_channels(images: np.ndarray, channels: int) -> np.ndarray:

@@ -1,8 +1,13 @@
 """Scoring a run: samples from a checkpoint measured with `tfgan.metrics`, during or after training.
 
-- `evaluate_run(run_dir)` is `python -m tfgan eval RUN_DIR`: MNIST-classifier metrics for 28×28
-  grayscale runs (Fréchet distance, KID, class coverage, confident share, each beside its
-  real-vs-real floor), Inception KID for colour images when the ImageNet weights are available.
+- `evaluate_run(run_dir)` is `python -m tfgan eval RUN_DIR`. What it measures depends on the data
+  (`metric_kind`), and every number stands beside its real-vs-real floor:
+  - `mnist` (28×28 grayscale): the shipped digit classifier (`tfgan.metrics`): Fréchet distance, KID,
+    class coverage, confident share;
+  - `faces` (the procedural faces): the shipped face-attribute classifier (`tfgan.face_metrics`): FD,
+    KID, confident hair colour + style, coverage of the 80 hair-colour × style combinations, their KL;
+  - `colour` (any other data): FD and KID on the face classifier's features (labelled as such), pixel
+    statistics, and Inception KID when its ImageNet weights are present.
 - `EvalCallback` scores the generator every K steps while training, adds the figures to the history
   and TensorBoard, and keeps the best checkpoint by a chosen metric besides the latest ones: long DCGAN
   runs can get worse late, and then the best one is what you want to sample from.
@@ -18,12 +23,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import latent, metrics, models
+from tfgan import face_metrics, latent, metrics, models
 from tfgan.errors import TfganError
 
 # For each metric, whether larger is better.
-HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "fd": False, "kid_mean": False,
-                    "kl_uniform": False}
+HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "combos_covered": True, "fd": False,
+                    "kid_mean": False, "kl_uniform": False, "kl_real": False}
+KINDS = ("mnist", "faces", "colour")
 
 
 def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
@@ -42,29 +48,53 @@ def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int 
                            for i in range(0, num, batch_size)])
 
 
-def real_images(config: dict, image_size: int | None = None) -> np.ndarray:
+def real_images(config: dict, image_size: int | None = None) -> data_lib.Images:
     """The run's own training data, reloaded (uint8), for the comparison."""
     images = data_lib.load(config["dataset"], image_size or config["image_shape"][0], config.get("seed", 0))
-    return data_lib.match_channels(images.images, config["image_shape"][-1])
+    images.images = data_lib.match_channels(images.images, config["image_shape"][-1])
+    return images
 
 
 def is_mnist_like(image_shape) -> bool:
     return tuple(image_shape) == (28, 28, 1)
 
 
-def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> dict:
-    """Metrics of generated images against real ones, chosen by the image shape."""
-    if is_mnist_like(fake.shape[1:]):
-        return metrics.evaluate_mnist(fake, real, seed=seed)
-    kid_mean, kid_std = metrics.inception_kid(fake, real, seed=seed)
-    return {"samples": len(fake), "inception_kid_mean": kid_mean, "inception_kid_std": kid_std}
+def metric_kind(images: data_lib.Images | np.ndarray) -> str:
+    """Which metrics fit this data: 'mnist' (28×28 grey), 'faces' (the procedural faces) or 'colour'."""
+    array = images.images if isinstance(images, data_lib.Images) else np.asarray(images)
+    if is_mnist_like(array.shape[1:]):
+        return "mnist"
+    if isinstance(images, data_lib.Images) and images.attributes is not None:
+        return "faces"
+    return "colour"
+
+
+def default_metric(kind: str) -> str:
+    """What `--eval-every` keeps the best checkpoint by, unless told otherwise."""
+    return "fd" if kind == "colour" else "confident_share"
+
+
+def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0, kind: str | None = None,
+                    inception: bool = True) -> dict:
+    """Metrics of generated images against real ones; `kind` (see `metric_kind`) defaults by shape.
+    `inception=False` leaves Inception KID out of the 'colour' metrics (slow on a CPU)."""
+    kind = kind or ("mnist" if is_mnist_like(fake.shape[1:]) else "colour")
+    if kind == "mnist":
+        return {"kind": "mnist", **metrics.evaluate_mnist(fake, real, seed=seed)}
+    if kind == "faces":
+        return face_metrics.evaluate_faces(fake, real, seed=seed)
+    if kind == "colour":
+        return face_metrics.evaluate_colour(fake, real, seed=seed, inception=inception)
+    raise TfganError(f"unknown metric kind '{kind}': choose one of {', '.join(KINDS)}")
 
 
 def format_metrics(result: dict) -> str:
-    if "fd" in result:
-        return metrics.format_report(result)
-    return (f"Inception KID: {result['inception_kid_mean']:.4f} ± {result['inception_kid_std']:.4f} "
-            f"({result['samples']} samples; lower is better)")
+    kind = result.get("kind", "mnist")
+    if kind == "faces":
+        return face_metrics.format_faces(result)
+    if kind == "colour":
+        return face_metrics.format_colour(result)
+    return metrics.format_report(result)
 
 
 def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, best: bool = False) -> dict:
@@ -73,7 +103,8 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
 
     generator, config, step = run.load_generator(run_dir, best=best)
     fake = sample(generator, num, config["latent_dim"], seed, latent_kind=config.get("latent", "gaussian"))
-    result = evaluate_images(fake, real_images(config), seed)
+    real = real_images(config)
+    result = evaluate_images(fake, real.images, seed, metric_kind(real))
     result["step"] = step
     return result
 
@@ -91,10 +122,13 @@ def write_scalar(tag: str, value: float) -> None:
 class EvalCallback:
     """Every `every` steps: score `num` samples, log them, keep the best checkpoint by `metric`."""
 
-    def __init__(self, real: np.ndarray, every: int = 500, num: int = 1000, metric: str = "confident_share",
-                 seed: int = 0):
+    def __init__(self, real: np.ndarray | data_lib.Images, every: int = 500, num: int = 1000,
+                 metric: str | None = None, seed: int = 0):
+        self.kind = metric_kind(real)
+        metric = metric or default_metric(self.kind)
         if metric not in HIGHER_IS_BETTER:
             raise TfganError(f"unknown metric '{metric}': choose one of {', '.join(HIGHER_IS_BETTER)}")
+        real = real.images if isinstance(real, data_lib.Images) else real
         self.real, self.every, self.num, self.metric, self.seed = real, every, num, metric, seed
         self.best_value: float | None = None
         self._best_manager = None
@@ -116,8 +150,9 @@ class EvalCallback:
             self._writer = tf.summary.create_file_writer(str(trainer.run_dir / "logs"))
         fake = sample(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed,
                       latent_kind=trainer.preset.latent)
-        result = evaluate_images(fake, self.real, self.seed)
-        scalars = {k: float(v) for k, v in result.items() if k in HIGHER_IS_BETTER or k.startswith("inception")}
+        result = evaluate_images(fake, self.real, self.seed, self.kind, inception=False)
+        scalars = {k: float(v) for k, v in result.items()
+                   if k in HIGHER_IS_BETTER or k.startswith("inception_kid")}
         logs.update({f"eval/{k}": v for k, v in scalars.items()})  # the same dict lands in history.csv
         with self._writer.as_default(step=step):
             for key, value in scalars.items():

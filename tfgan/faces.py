@@ -3,6 +3,10 @@
 Each face is drawn with PIL at several times the output size and shrunk with a
 box filter, which antialiases the edges. Everything random comes from the
 generator passed in, so a seed always gives the same pictures.
+
+The painter knows what it drew: `make_labelled_faces` also returns each face's
+hair colour (10 kinds), hair style (8) and eye colour (7), the labels that the
+face-attribute classifier behind `tfgan.face_metrics` learns.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from tqdm.auto import tqdm
 Color = tuple[int, int, int]
 
 # (hue, saturation, value) centres for hair; the draw jitters around them.
+HAIR_COLORS = ("black-brown", "brown", "blonde", "red", "pink", "blue", "purple", "silver", "teal", "green")
+EYE_COLORS = ("blue", "green", "brown", "red", "violet", "amber", "cyan")
 _HAIR_HSV = [
     (0.07, 0.55, 0.18),  # black-brown
     (0.07, 0.65, 0.40),  # brown
@@ -38,7 +44,7 @@ _EYE_HSV = [
     (0.12, 0.80, 0.90),  # amber
     (0.50, 0.70, 0.75),  # cyan
 ]
-_HAIR_STYLES = (
+HAIR_STYLES = (
     "bangs",
     "long",
     "short",
@@ -50,25 +56,49 @@ _HAIR_STYLES = (
 )
 
 
-def draw_face(rng: np.random.Generator, size: int = 64) -> Image.Image:
-    """Draw one random cartoon portrait as a ``size`` x ``size`` RGB image."""
+ATTRIBUTES = {"hair_color": HAIR_COLORS, "hair_style": HAIR_STYLES, "eye_color": EYE_COLORS}
+
+
+def draw_labelled_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, dict[str, int]]:
+    """One random cartoon portrait (``size`` x ``size`` RGB) and the index of each of its attributes.
+
+    ``eye_color`` is -1 for a face drawn with its eyes closed: there is no iris to see.
+    """
     ss = max(2, min(4, 256 // size))  # supersampling factor: 4x at 64 px
     painter = _Painter(rng, size * ss)
     painter.paint()
-    return painter.im.reduce(ss)
+    attributes = {"hair_color": painter.hair_index, "hair_style": HAIR_STYLES.index(painter.style),
+                  "eye_color": painter.eye_index}
+    return painter.im.reduce(ss), attributes
+
+
+def draw_face(rng: np.random.Generator, size: int = 64) -> Image.Image:
+    """Draw one random cartoon portrait as a ``size`` x ``size`` RGB image."""
+    return draw_labelled_face(rng, size)[0]
+
+
+def make_labelled_faces(n: int, image_size: int = 64, seed: int = 0,
+                        progress: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``n`` faces as a ``(n, image_size, image_size, 3)`` uint8 array, and their attributes.
+
+    The attributes are ``{"hair_color": (n,), "hair_style": (n,), "eye_color": (n,)}`` int arrays,
+    indices into ``HAIR_COLORS``, ``HAIR_STYLES`` and ``EYE_COLORS``. Face ``i`` has its own generator
+    spawned from ``seed``, so the first faces are the same whatever ``n`` is.
+    """
+    out = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
+    labels = {name: np.empty(n, dtype=np.int64) for name in ATTRIBUTES}
+    children = np.random.SeedSequence(seed).spawn(n)
+    for i in tqdm(range(n), desc="drawing faces", unit="face", disable=not progress):
+        image, attributes = draw_labelled_face(np.random.default_rng(children[i]), image_size)
+        out[i] = np.asarray(image)
+        for name, value in attributes.items():
+            labels[name][i] = value
+    return out, labels
 
 
 def make_faces(n: int, image_size: int = 64, seed: int = 0, progress: bool = False) -> np.ndarray:
-    """Draw ``n`` faces as a ``(n, image_size, image_size, 3)`` uint8 array.
-
-    Face ``i`` has its own generator spawned from ``seed``, so the first
-    faces are the same whatever ``n`` is.
-    """
-    out = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
-    children = np.random.SeedSequence(seed).spawn(n)
-    for i in tqdm(range(n), desc="drawing faces", unit="face", disable=not progress):
-        out[i] = np.asarray(draw_face(np.random.default_rng(children[i]), image_size))
-    return out
+    """Draw ``n`` faces as a ``(n, image_size, image_size, 3)`` uint8 array (see `make_labelled_faces`)."""
+    return make_labelled_faces(n, image_size, seed, progress)[0]
 
 
 def _hsv(h: float, s: float, v: float) -> Color:
@@ -101,10 +131,12 @@ class _Painter:
         self.chin = self.r * u(1.12, 1.3)  # centre-to-chin distance
         # Palette.
         self.skin = _hsv(u(0.04, 0.09), u(0.12, 0.38), u(0.78, 1.0))
-        h, s, v = _HAIR_HSV[rng.integers(len(_HAIR_HSV))]
+        self.hair_index = int(rng.integers(len(_HAIR_HSV)))
+        h, s, v = _HAIR_HSV[self.hair_index]
         self.hair = _hsv(h + u(-0.03, 0.03), s * u(0.8, 1.15), v * u(0.85, 1.1))
         self.hair_dark = _shade(self.hair, 0.6)
-        self.style = _HAIR_STYLES[rng.integers(len(_HAIR_STYLES))]
+        self.style = HAIR_STYLES[rng.integers(len(HAIR_STYLES))]
+        self.eye_index = -1  # set when the eyes are drawn
 
     # -- helpers -----------------------------------------------------------
 
@@ -180,7 +212,8 @@ class _Painter:
         hair, u = self.hair, self.rng.uniform
         style = self.style
         if style in ("long", "bangs", "side_part"):
-            bottom = 1.05 if style == "long" else cy + self.chin * u(0.9, 1.6)
+            # Long hair runs off the bottom; bangs and a side part end above the shoulders.
+            bottom = 1.05 if style == "long" else cy + self.chin * u(0.9, 1.3)
             pts = [(cx - r * 1.2, bottom)]
             for k in range(21):
                 a = math.pi + math.pi * k / 20
@@ -259,7 +292,8 @@ class _Painter:
     def eyes(self) -> None:
         cx, cy, r = self.cx, self.cy, self.r
         u = self.rng.uniform
-        h, s, v = _EYE_HSV[self.rng.integers(len(_EYE_HSV))]
+        eye_index = int(self.rng.integers(len(_EYE_HSV)))
+        h, s, v = _EYE_HSV[eye_index]
         iris = _hsv(h + u(-0.03, 0.03), s, v * u(0.85, 1.1))
         ew = r * u(0.22, 0.3)  # half-width
         eh = ew * u(1.05, 1.45)  # half-height: tall anime eyes
@@ -267,6 +301,7 @@ class _Painter:
         spread = r * u(0.42, 0.5)
         lash = (40, 25, 30)
         closed = self.rng.random() < 0.08  # a happy ^ ^ face now and then
+        self.eye_index = -1 if closed else eye_index
         for side in (-1, 1):
             ex = cx + side * spread
             if closed:

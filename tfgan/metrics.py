@@ -34,6 +34,7 @@ INCEPTION_NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
 _classifier = None  # keras.Model, loaded once: rebuilding per call costs seconds
 _features_and_probs_model = None
 _inception = None
+_inception_error: MetricUnavailable | None = None  # a failed load is not retried in the same process
 
 
 class MetricUnavailable(TfganError):
@@ -257,6 +258,37 @@ def mnist_features_and_probs(images: np.ndarray, batch_size: int = 500) -> tuple
     return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
 
 
+def paired_sets(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> tuple[int, list[np.ndarray]]:
+    """``n`` and three image sets of ``n``: fakes, a real reference half, and the other real half.
+
+    ``n = min(len(fake), len(real) // 2)``; a seeded permutation of ``real`` gives the two disjoint
+    halves, and ``n`` fakes are drawn (all of them when ``len(fake) == n``). Fakes against the
+    reference half is the score; the other half against the reference half is its floor.
+    """
+    n = min(len(fake), len(real) // 2)
+    if n < 2:
+        raise ValueError(f"need at least 2 fake and 4 real images, got {len(fake)} fake and {len(real)} real")
+    rng = np.random.default_rng(seed)
+    real_idx = rng.permutation(len(real))
+    fake_idx = rng.permutation(len(fake))[:n] if len(fake) > n else np.arange(n)
+    return n, [fake[fake_idx], real[real_idx[:n]], real[real_idx[n : 2 * n]]]
+
+
+def distances_with_floor(f_fake: np.ndarray, f_ref: np.ndarray, f_real: np.ndarray, seed: int = 0) -> dict:
+    """FD and KID of fakes vs the reference half, and of the other real half vs it (the floor).
+
+    KID uses 10 subsets of half the set (at most 1000 rows), so that the subsets differ and the std
+    means something; with subsets of all n rows every subset would be the same.
+    """
+    n = len(f_fake)
+    kid_args = {"num_subsets": 10, "subset_size": min(1000, max(2, n // 2)), "seed": seed}
+    kid_mean, kid_std = kernel_inception_distance(f_fake, f_ref, **kid_args)
+    kid_floor_mean, kid_floor_std = kernel_inception_distance(f_real, f_ref, **kid_args)
+    return {"fd": frechet_distance(f_fake, f_ref), "kid_mean": kid_mean, "kid_std": kid_std,
+            "fd_floor": frechet_distance(f_real, f_ref), "kid_floor_mean": kid_floor_mean,
+            "kid_floor_std": kid_floor_std}
+
+
 def evaluate_mnist(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> dict:
     """Score generated MNIST digits against real ones, with a real-vs-real floor.
 
@@ -275,48 +307,38 @@ def evaluate_mnist(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> dict:
     KID: mean and std over 10 random subsets of ``min(1000, n // 2)`` rows. All numbers are on the shipped MNIST classifier's
     features, so they are not comparable with published (Inception) FID/KID values.
     """
-    fake = to_model_range(fake)
-    real = to_model_range(real)
-    n = min(len(fake), len(real) // 2)
-    if n < 2:
-        raise ValueError(f"need at least 2 fake and 4 real images, got {len(fake)} fake and {len(real)} real")
-    rng = np.random.default_rng(seed)
-    real_idx = rng.permutation(len(real))
-    fake_idx = rng.permutation(len(fake))[:n] if len(fake) > n else np.arange(n)
-    batch = np.concatenate([fake[fake_idx], real[real_idx[:n]], real[real_idx[n : 2 * n]]])
-    feats, probs = mnist_features_and_probs(batch)
+    n, sets = paired_sets(to_model_range(fake), to_model_range(real), seed)
+    feats, probs = mnist_features_and_probs(np.concatenate(sets))
     f_fake, f_ref, f_real = feats[:n], feats[n : 2 * n], feats[2 * n :]
     p_fake, p_real = probs[:n], probs[2 * n :]
-
-    # Subsets of half the set (at most 1000) so the 10 subsets differ and the std means
-    # something; with subsets of all n rows every subset would be the same.
-    kid_args = {"num_subsets": 10, "subset_size": min(1000, max(2, n // 2)), "seed": seed}
-    kid_mean, kid_std = kernel_inception_distance(f_fake, f_ref, **kid_args)
-    kid_floor_mean, kid_floor_std = kernel_inception_distance(f_real, f_ref, **kid_args)
     cov_fake = class_coverage(p_fake)
     cov_real = class_coverage(p_real)
     return {
         "samples": n,
-        "fd": frechet_distance(f_fake, f_ref),
-        "kid_mean": kid_mean,
-        "kid_std": kid_std,
+        **distances_with_floor(f_fake, f_ref, f_real, seed),
         "classes_covered": cov_fake["classes_covered"],
         "kl_uniform": cov_fake["kl_from_uniform"],
         "confident_share": confident_share(p_fake),
-        "fd_floor": frechet_distance(f_real, f_ref),
-        "kid_floor_mean": kid_floor_mean,
-        "kid_floor_std": kid_floor_std,
         "classes_covered_real": cov_real["classes_covered"],
         "kl_uniform_real": cov_real["kl_from_uniform"],
         "confident_share_real": confident_share(p_real),
     }
 
 
+def format_table(rows: list[tuple[str, str, str]], footer: str, floor_header: str = "real-vs-real floor") -> str:
+    """Aligned text table: metric | samples | floor, one row per metric, a footnote below."""
+    rows = [("metric", "samples", floor_header), *rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    lines.append(footer)
+    return "\n".join(lines)
+
+
 def format_report(metrics: dict) -> str:
     """Aligned text table of ``evaluate_mnist`` output: metric | samples | real-vs-real floor."""
     m = metrics
     rows = [
-        ("metric", "samples", "real-vs-real floor"),
         ("FD (lower is better)", f"{m['fd']:.3f}", f"{m['fd_floor']:.3f}"),
         (
             "KID (lower is better)",
@@ -331,13 +353,9 @@ def format_report(metrics: dict) -> str:
         ("KL from uniform", f"{m['kl_uniform']:.4f}", f"{m['kl_uniform_real']:.4f}"),
         ("confident share (p>=0.9)", f"{m['confident_share']:.3f}", f"{m['confident_share_real']:.3f}"),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    lines.append(
-        f"({m['samples']} images per set; MNIST-classifier features, not comparable to published FID/KID)"
+    return format_table(
+        rows, f"({m['samples']} images per set; MNIST-classifier features, not comparable to published FID/KID)"
     )
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------
@@ -352,7 +370,9 @@ def _keras_models_dir() -> str:
 
 
 def _load_inception() -> keras.Model:
-    global _inception
+    global _inception, _inception_error
+    if _inception_error is not None:
+        raise _inception_error
     if _inception is None:
         import keras
 
@@ -360,11 +380,12 @@ def _load_inception() -> keras.Model:
             _inception = keras.applications.InceptionV3(include_top=False, pooling="avg", weights="imagenet")
         except Exception as exc:  # get_file raises a bare Exception on a failed download
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise MetricUnavailable(
+            _inception_error = MetricUnavailable(
                 f"Inception KID unavailable: could not load InceptionV3 ImageNet weights ({reason}); "
                 f"go online once so Keras caches them in {_keras_models_dir()}, "
                 f"or copy {INCEPTION_NOTOP_FILE} there"
-            ) from exc
+            )
+            raise _inception_error from exc
     return _inception
 
 

@@ -262,14 +262,18 @@ def _upsamplings(image_size: int) -> int:
 
 
 def dcgan_generator(
-    latent_dim: int = 100, image_shape: ImageShape = (64, 64, 3), width: int = 64
+    latent_dim: int = 100, image_shape: ImageShape = (64, 64, 3), width: int = 64, hidden: int = 0
 ) -> keras.Sequential:
-    """z -> 4×4×8w (6×6 for 96) -> doubling Conv2DTranspose blocks with BatchNorm + ReLU -> tanh."""
+    """z -> [Dense hidden ->] 4×4×8w (6×6 for 96) -> doubling Conv2DTranspose blocks with BatchNorm + ReLU
+    -> tanh. `hidden` > 0 adds a fully connected layer before the projection (not in the paper)."""
     size, _, channels = image_shape
     _upsamplings(size)
     base = size // 16
+    maybe_hidden = [layers.Dense(hidden, use_bias=False, kernel_initializer=_init()), layers.BatchNormalization(),
+                    layers.ReLU()] if hidden else []
     stack = [
         keras.Input((latent_dim,)),
+        *maybe_hidden,
         layers.Dense(base * base * 8 * width, use_bias=False, kernel_initializer=_init()),
         layers.BatchNormalization(),
         layers.ReLU(),
@@ -290,12 +294,13 @@ def dcgan_generator(
 
 
 def dcgan_discriminator(
-    image_shape: ImageShape = (64, 64, 3), width: int = 64, norm: str = "batch"
+    image_shape: ImageShape = (64, 64, 3), width: int = 64, norm: str = "batch", hidden: int = 0
 ) -> keras.Sequential:
-    """Strided Conv2D w / 2w / 4w / 8w with LeakyReLU 0.2 -> one logit.
+    """Strided Conv2D w / 2w / 4w / 8w with LeakyReLU 0.2 -> [Dense hidden, LeakyReLU ->] one logit.
 
     norm="batch" is the DCGAN discriminator; norm="layer" or "none" makes a WGAN-GP critic, where
-    BatchNorm is wrong because the gradient penalty is defined per sample.
+    BatchNorm is wrong because the gradient penalty is defined per sample. `hidden` > 0 lets D judge the
+    whole picture non-linearly before its verdict (not in the paper; it helped the 28×28 models most).
     """
     size = image_shape[0]
     _upsamplings(size)
@@ -307,7 +312,10 @@ def dcgan_discriminator(
         elif i > 0 and norm == "layer":
             stack.append(layers.LayerNormalization(axis=[1, 2, 3]))
         stack.append(layers.LeakyReLU(0.2))
-    stack += [layers.Flatten(), layers.Dense(1, kernel_initializer=_init())]
+    stack.append(layers.Flatten())
+    if hidden:
+        stack += [layers.Dense(hidden, kernel_initializer=_init()), layers.LeakyReLU(0.2)]
+    stack.append(layers.Dense(1, kernel_initializer=_init()))
     return _check(keras.Sequential(stack, name="discriminator"), (None, 1))
 
 
@@ -335,7 +343,7 @@ def build(
     num_classes > 0 makes a conditional pair (the 28×28 'mnist' models only); acgan adds D's class head.
     spectral_norm wraps D's Conv2D / Dense layers; g_dropout adds Dropout to the 'mnist' generators,
     d_dropout sets the rate of the 'mnist' discriminators' Dropout layers (0: none), and hidden > 0 adds
-    a fully connected layer of that many units to both 'mnist' models.
+    a fully connected layer of that many units to both 'mnist' or 'dcgan' models.
     """
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
                                       acgan, g_dropout, d_dropout, hidden)
@@ -347,9 +355,11 @@ def build(
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
            hidden):
     h, w, c = image_shape
-    if (num_classes or acgan or g_dropout or hidden) and architecture != "mnist":
-        raise TfganError(f"class conditioning, --acgan, G dropout and --hidden need the 'mnist' models, not "
+    if (num_classes or acgan or g_dropout) and architecture != "mnist":
+        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
                          f"'{architecture}'")
+    if hidden and architecture not in ("mnist", "dcgan"):
+        raise TfganError(f"--hidden needs the 'mnist' or 'dcgan' models, not '{architecture}'")
     if acgan and not num_classes:
         raise TfganError("--acgan needs a conditional preset (num_classes > 0), e.g. mnist-cgan")
     if architecture in ("tutorial", "mnist") and (h, w) != (28, 28):
@@ -375,6 +385,6 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
         if h != w:
             raise TfganError(f"DCGAN models need square images, got {h}×{w}")
         norm = "layer" if critic else "batch"
-        return (dcgan_generator(latent_dim, image_shape, width),
-                dcgan_discriminator(image_shape, width, norm))
+        return (dcgan_generator(latent_dim, image_shape, width, hidden),
+                dcgan_discriminator(image_shape, width, norm, hidden))
     raise TfganError(f"unknown architecture '{architecture}': choose one of {', '.join(ARCHITECTURES)}")
