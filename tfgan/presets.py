@@ -116,7 +116,7 @@ PRESETS: dict[str, Preset] = {
             diffaugment="translation",
             ema=0.999,
             batch_size=64,
-            steps=3000,  # about 9 minutes on a 2-core CPU
+            steps=3000,  # about 10 minutes on a 2-core CPU (574 s in notebook 02)
             sample_every=100,
             description="DCGAN on 64×64 anime faces, sized to draw varied faces within minutes on a laptop CPU",
         ),
