@@ -32,17 +32,6 @@ def parse_value(text: str):
     return text
 
 
-def summary(scored: dict) -> str:
-    """One line of the figures that matter for this kind of data."""
-    fd = f"FD {scored['fd']:.2f} (floor {scored['fd_floor']:.2f}, {scored['fd'] / scored['fd_floor']:.1f}×)"
-    if scored["kind"] == "faces":
-        return (f"confident {scored['confident_share']:.3f} (real {scored['confident_share_real']:.3f}), "
-                f"combinations {scored['combos_covered']} (real {scored['combos_covered_real']}), {fd}")
-    if scored["kind"] == "mnist":
-        return f"confident {scored['confident_share']:.3f}, classes {scored['classes_covered']}, {fd}"
-    return fd
-
-
 def table_row(name: str, seed: int, r: dict) -> str:
     head = f"| {name} | {seed} | {r['minutes']:.0f} | {r['step']} |"
     fd = f" {r['fd']:.2f} ({r['fd_floor']:.2f}, {r['fd'] / r['fd_floor']:.1f}×) | {r['kid_mean']:.3f} |"
@@ -72,8 +61,7 @@ def train_and_score(preset, images: data.Images, marks_s: list[float], num: int,
             scored = evaluate.evaluate_images(fake, images.images, seed, kind)
             scored.update(minutes=mark / 60, step=logs["step"])
             results.append(scored)
-            print(f"{preset.name} seed {seed} @ {mark / 60:.0f} min, step {logs['step']}: {summary(scored)}",
-                  flush=True)
+            print(table_row(preset.name, seed, scored), flush=True)  # the report's row, as it comes
             if not pending:
                 trainer.stop_training = True
         clock["last"] = time.perf_counter()  # scoring time is not training time
