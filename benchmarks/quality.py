@@ -96,11 +96,15 @@ def main() -> None:
     dataset = args.dataset or first.dataset
     kind = None
     lines = [f"### Quality per wall time, {time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}", ""]
+    loaded: dict[tuple[int, int], data.Images] = {}  # (image size, seed) -> images: load each set once
     for seed in args.seeds:
         for name in args.presets:
             preset = presets.get(name).replace(**overrides)
             # Each seed draws its own training set where the data is generated (the procedural faces).
-            images = data.load(dataset, preset.image_size, seed)
+            key = (preset.image_size, seed)
+            if key not in loaded:
+                loaded[key] = data.load(dataset, preset.image_size, seed)
+            images = loaded[key]
             if kind is None:
                 kind = evaluate.metric_kind(images)
                 intro = (f"{dataset}: {len(images.images):,} training images; {args.num} samples scored per mark; "

@@ -78,7 +78,7 @@ def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0, kind: str
                     inception: bool = True) -> dict:
     """Metrics of generated images against real ones; `kind` (see `metric_kind`) defaults by shape.
     `inception=False` leaves Inception KID out of the 'colour' metrics (slow on a CPU)."""
-    kind = kind or ("mnist" if is_mnist_like(fake.shape[1:]) else "colour")
+    kind = kind or metric_kind(fake)
     if kind == "mnist":
         return {"kind": "mnist", **metrics.evaluate_mnist(fake, real, seed=seed)}
     if kind == "faces":

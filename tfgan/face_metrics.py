@@ -76,6 +76,12 @@ def load_face_classifier() -> keras.Model:
     return _feature_model
 
 
+def _as_float(images: np.ndarray) -> np.ndarray:
+    """uint8 0..255 -> float32 in [-1, 1]; floats (already in [-1, 1]) as float32."""
+    x = np.asarray(images)
+    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
 def to_classifier_input(images: np.ndarray) -> np.ndarray:
     """(N, H, W[, C]) uint8 or float in [-1, 1], any size, grey or RGB -> float32 (N, 64, 64, 3) in [-1, 1]."""
     import tensorflow as tf
@@ -85,7 +91,7 @@ def to_classifier_input(images: np.ndarray) -> np.ndarray:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
         raise ValueError(f"expected images (N, H, W, 3) or (N, H, W[, 1]), got shape {x.shape}")
-    x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    x = _as_float(x)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
     if x.shape[1:3] != (INPUT_SIZE, INPUT_SIZE):
@@ -135,11 +141,6 @@ def combo_kl(probs: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> 
     p, q = p / p.sum(), q / q.sum()
     nonzero = p > 0
     return float(np.sum(p[nonzero] * np.log(p[nonzero] / q[nonzero])))
-
-
-def _as_float(images: np.ndarray) -> np.ndarray:
-    x = np.asarray(images)
-    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
 def _features_of(batches: list[np.ndarray]) -> tuple[list[np.ndarray], list[dict]]:
