@@ -54,7 +54,8 @@ def train_and_score(preset, images: data.Images, marks_s: list[float], num: int,
     def on_step(trainer, logs):
         now = time.perf_counter()
         clock["train"] += now - clock["last"]
-        if pending and clock["train"] >= pending[0]:
+        # Steps run in chunks; the networks are those of the chunk's last step, so score only there.
+        if pending and clock["train"] >= pending[0] and logs["step"] == int(trainer.step):
             mark = pending.pop(0)
             generator = getattr(trainer, "ema_generator", None) or trainer.generator
             fake = evaluate.sample(generator, num, trainer.latent_dim, seed)
@@ -66,6 +67,7 @@ def train_and_score(preset, images: data.Images, marks_s: list[float], num: int,
                 trainer.stop_training = True
         clock["last"] = time.perf_counter()  # scoring time is not training time
 
+    on_step.every = 0  # any step will do: the loop need not end its chunks for this callback
     trainer.callbacks.append(on_step)
     trainer.fit(images.images, 10**9, progress=False)
     return results

@@ -5,6 +5,11 @@ much. The reference is the official TensorFlow DCGAN tutorial's `train_step`, wr
 tutorial has it; tfgan trains the identical models (`mnist-dcgan-tutorial` preset) with the same batch.
 
     python benchmarks/throughput.py [--rounds 5] [--steps 100] [--batch-size 128] [--out FILE.md]
+    python benchmarks/throughput.py --loop-overhead [--rounds 5] [--steps 600] [--out FILE.md]
+
+`--loop-overhead` measures the loop's own cost with a model so small (`mnist-dcgan` at width 4, hidden
+16, batch 16) that a CPU step takes a few milliseconds, as a real one does on a GPU: the bare compiled
+step called from Python, K steps fused into one call (a `tf.while_loop`, and unrolled), and `fit`.
 """
 
 from __future__ import annotations
@@ -111,13 +116,104 @@ def timed(fn, batches, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def unrolled_steps(trainer, k: int):
+    """K steps unrolled in one tf.function (one trace per K): the alternative to the while loop."""
+
+    @tf.function
+    def steps(iterator):
+        return [trainer.train_step(next(iterator)) for _ in range(k)]
+
+    return steps
+
+
+def loop_overhead(args) -> str:
+    images = data.load_npz(data.MNIST_SUBSET).images
+    preset = presets.get("mnist-dcgan").replace(width=4, hidden=16, batch_size=16)
+    n = args.steps
+    trainer, _ = run.start_run(preset, tempfile.mkdtemp(prefix="tfgan-loop-"),
+                               images=data.Images(images, None, "bench"), verbose=False)
+    batches = [b for b in data.batches(images, preset.batch_size, seed=0, epoch=0)][:32]
+    iterator = iter(data.batches(images, preset.batch_size, seed=0, epoch=0, epochs=None))
+    ks = (10, 50)
+    trainer.finish_media = lambda: None  # the GIF of the whole run, made once at its end
+    unrolled = {k: unrolled_steps(trainer, k) for k in ks}
+
+    def bare():
+        for i in range(n):
+            trainer.train_step(batches[i % len(batches)])
+        float(trainer.step)  # wait for the last step
+
+    def bare_read():
+        for i in range(n):
+            {key: float(v) for key, v in trainer.train_step(batches[i % len(batches)]).items()}
+
+    def fused(k):
+        def go():
+            for _ in range(n // k):
+                trainer.train_steps(iterator, tf.constant(k, tf.int32)).numpy()
+        return go
+
+    def fused_unrolled(k):
+        def go():
+            for _ in range(n // k):
+                [{key: float(v) for key, v in logs.items()} for logs in unrolled[k](iterator)]
+        return go
+
+    last_step_at = []
+
+    def on_step(_trainer, logs):
+        last_step_at.append(time.perf_counter())
+
+    on_step.every = 0  # reads the clock only: chunks need not end for it
+    trainer.callbacks.append(on_step)
+
+    def fit(k):
+        def go():
+            trainer.steps_per_call = k
+            trainer.fit(images, int(trainer.step) + n, progress=True)
+            return last_step_at[-1]  # the checkpoint, plot and GIF after the last step come once per run
+        return go
+
+    cases = {"bare step, outputs not read": bare, "bare step, logs read every step": bare_read,
+             **{f"{k} steps per call (tf.while_loop)": fused(k) for k in ks},
+             **{f"{k} steps per call (unrolled)": fused_unrolled(k) for k in ks},
+             "fit, one step per call": fit(1), "fit, automatic steps per call": fit(None)}
+    for fn in cases.values():  # trace and warm up
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for r in range(args.rounds):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            end = fn() or time.perf_counter()
+            times[name].append((end - start) / n)
+        print(f"round {r + 1}: " + ", ".join(f"{name} {1e3 * t[-1]:.2f} ms" for name, t in times.items()),
+              flush=True)
+    ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
+    best = min(v for name, v in ms.items() if not name.startswith("fit"))
+    lines = [f"### Loop overhead, {time.strftime('%Y-%m-%d')}", "",
+             (f"`mnist-dcgan` at width 4, hidden 16, batch 16; {args.rounds} interleaved rounds of {n} steps, "
+             f"medians; fit draws a frame every {preset.sample_every} steps and checkpoints every "
+             f"{preset.checkpoint_every} (timed to its last step: the save, plot and GIF after it come once per run)."), "",
+             "| what | ms / step | vs the best bare or fused |", "|---|---|---|"]
+    lines += [f"| {name} | {v:.2f} | {best / v:.2f}× |" for name, v in ms.items()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=100, help="steps per timed round")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", help="append a Markdown table here")
+    parser.add_argument("--loop-overhead", action="store_true", help="the loop-overhead section only")
     args = parser.parse_args()
+    if args.loop_overhead:
+        report = loop_overhead(args)
+        print(report)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(report + "\n\n")
+        return
     bs = args.batch_size
 
     images = data.load_npz(data.MNIST_SUBSET).images

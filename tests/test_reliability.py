@@ -303,23 +303,46 @@ def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits)
 # --- 2. Ctrl-C -----------------------------------------------------------------------------------
 
 
-def test_ctrl_c_saves_a_checkpoint_and_the_gif_and_exits_130(work, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_saves_a_checkpoint_and_the_gif_and_exits_128_plus_its_number(work, tmp_path, signum):
+    """Ctrl-C, `kill` / `timeout` / `docker stop` (SIGTERM) and a closed terminal (SIGHUP)."""
     run_dir = tmp_path / "run"
     args = train_args(work, run_dir)
     p = start(work / "driver.py", *args, "--checkpoint-every", 7, SLOW=0.05)
     wait_for(lambda: latest_step(run_dir) is not None, p)  # step 7
     time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(signum)
     out, _ = p.communicate(timeout=120)
-    assert p.returncode == 130, out
+    assert p.returncode == 128 + signum, out
     assert "Traceback" not in out
-    step = int(out.split("interrupted at step ")[1].split(":")[0])
-    assert 7 <= step < STEPS and "run the same command again to resume" in out
+    step = int(out.split("stopped at step ")[1].split()[0])
+    assert 7 <= step < STEPS and f"stopped by {signum.name}" in out
+    assert "run the same command again to resume" in out
     assert latest_step(run_dir) == step
     assert media.frame_path(run_dir / "frames", step).is_file()
     assert media.gif_frame_count(run_dir / "progress.gif") == len(media.list_frames(run_dir / "frames"))
+    assert len(read_history(run_dir)) == step and not (run_dir / "train.pid").exists()
     result = tfgan(*args, "--steps", step + 2)
     assert f"from step {step}" in result.stdout and result.returncode == 0, result.stderr
+
+
+def test_a_signal_stops_at_the_end_of_its_chunk_and_a_second_one_does_not_break_the_save(tmp_path, digits):
+    trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
+                                    verbose=False, steps_per_call=4)
+    before = signal.getsignal(signal.SIGTERM)
+
+    def kill_twice(trainer, logs):
+        if logs["step"] == 7:
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    kill_twice.every = 0  # reads the logs only: chunks of 4 go on
+    trainer.callbacks.append(kill_twice)
+    result = trainer.fit(images.images, 20, progress=False)
+    assert result.interrupted and result.signal == "SIGTERM" and result.step == 9  # the chunk 6..9 ran out
+    assert latest_step(tmp_path) == 9 and [row["step"] for row in read_history(tmp_path)] == list(range(1, 10))
+    assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5, 9] and result.gif.is_file()
+    assert signal.getsignal(signal.SIGTERM) is before  # the handlers are put back
 
 
 def test_keyboard_interrupt_in_a_notebook_stops_cleanly(tmp_path, digits):
@@ -345,6 +368,16 @@ def test_resumed_training_is_bit_identical_to_one_go(work, reference, tmp_path):
     run_dir = tmp_path / "run"
     assert tfgan(*train_args(work, run_dir, STEPS // 2)).returncode == 0
     result = tfgan(*train_args(work, run_dir, STEPS))
+    assert f"from step {STEPS // 2}" in result.stdout, result.stderr
+    assert_same_values(checkpoint_values(run_dir), reference[1])
+
+
+def test_steps_per_call_change_nothing_even_between_a_run_and_its_resume(work, reference, tmp_path):
+    """5 steps per call, then resumed at 1 per call == the reference (events every 2: 2 per call)."""
+    run_dir = tmp_path / "run"
+    chunks = ["--sample-every", 10, "--checkpoint-every", 10]
+    assert tfgan(*train_args(work, run_dir, STEPS // 2), *chunks, "--steps-per-call", 5).returncode == 0
+    result = tfgan(*train_args(work, run_dir, STEPS), *chunks, "--steps-per-call", 1)
     assert f"from step {STEPS // 2}" in result.stdout, result.stderr
     assert_same_values(checkpoint_values(run_dir), reference[1])
 
@@ -393,6 +426,17 @@ def test_a_nan_loss_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path, d
     assert snapshot(tmp_path / "ckpt") == saved and latest_step(tmp_path) == 5
     again, _ = run.start_run(TINY_PRESET, tmp_path, images=images, verbose=False)
     assert int(again.step) == 5 and all(np.isfinite(w.numpy()).all() for w in again.generator.weights)
+
+
+def test_a_nan_inside_a_chunk_is_caught_at_its_step(tmp_path, digits):
+    trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
+                                    verbose=False, steps_per_call=4)
+    g_loss = trainer.g_loss_fn
+    trainer.g_loss_fn = lambda logits: g_loss(logits) * tf.where(trainer.step >= 6, np.nan, 1.0)
+    with pytest.raises(NonFiniteLoss, match=r"g_loss.* at step 7.*checkpoint \(step 5\) is intact"):
+        trainer.fit(images.images, 20, progress=False)  # steps 6..9 run in one call
+    assert int(trainer.step) == 9 and latest_step(tmp_path) == 5
+    assert [row["step"] for row in read_history(tmp_path)] == list(range(1, 8))
 
 
 def test_nan_weights_are_never_saved(tmp_path, digits):

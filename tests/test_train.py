@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan import presets, run
+from tfgan import media, presets, run
 from tfgan.data import Images
+from tfgan.train import CHUNK_SECONDS, MAX_STEPS_PER_CALL, ChunkSizer
 
 TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=10)
@@ -42,6 +43,50 @@ def test_fit_traces_once_across_epochs_and_writes_media(tmp_path, digits):
     assert (tmp_path / "run" / "losses.png").is_file()
     assert [row["step"] for row in result.history] == list(range(1, 21))
     assert all(row["images/s"] > 0 for row in result.history)
+
+
+def test_several_steps_per_call_keep_every_step_and_end_on_frames_and_checkpoints(tmp_path, digits):
+    trainer, images = _trainer(tmp_path, digits, steps_per_call=4)
+    compiled, sizes = trainer.train_steps, []
+    trainer.train_steps = lambda iterator, k: (sizes.append(int(k)), compiled(iterator, k))[1]
+    result = trainer.fit(images.images, 20, progress=False)
+    assert sizes == [4, 1] * 4  # a chunk ends at every frame (5, 10, 15, 20) and checkpoint (10, 20)
+    assert compiled.experimental_get_tracing_count() == 1
+    assert [row["step"] for row in result.history] == list(range(1, 21))
+    assert [row["epoch"] for row in result.history] == [0] * 8 + [1] * 8 + [2] * 4
+    assert result.step == 20 and result.epoch == 2 and trainer.saved_step == 20
+    assert len({row["g_loss"] for row in result.history}) == 20  # every step's own logs, not the chunk's last
+    assert [s for s, _ in media.list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 15, 20]
+
+
+def test_automatic_steps_per_call_fill_a_tenth_of_a_second():
+    assert CHUNK_SECONDS == 0.1
+    sizer = ChunkSizer()
+    sizer.observe(1, 3.0)  # the first call traced the function: ignored
+    assert sizer.size == 1
+    sizer.observe(1, 0.004)
+    assert sizer.size == 25
+    sizer.observe(25, 25 * 0.2)
+    assert sizer.size == 1
+    sizer.observe(1, 1e-9)
+    assert sizer.size == MAX_STEPS_PER_CALL
+    fixed = ChunkSizer(7)
+    fixed.observe(7, 0.001)
+    assert fixed.size == 7
+
+
+def test_callbacks_choose_where_chunks_end(tmp_path, digits):
+    trainer, images = _trainer(tmp_path, digits, steps_per_call=100)
+    seen = []
+
+    def every_3(trainer, logs):
+        if logs["step"] % 3 == 0:
+            seen.append((logs["step"], int(trainer.step)))
+
+    every_3.every = 3
+    trainer.callbacks.append(every_3)
+    trainer.fit(images.images, 12, progress=False)
+    assert seen == [(3, 3), (6, 6), (9, 9), (12, 12)]  # the networks as they were at those steps
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "wgan-clip", "hinge"])

@@ -7,9 +7,7 @@ cartoon-face set. `batches()` turns the array into a shuffled, fixed-size stream
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,8 +203,10 @@ def batches(
     batches of `epoch` it already trained on and see the same data as an uninterrupted run. Partial
     last batches are dropped: a smaller batch would make `tf.function` trace the train step again.
     With d_steps > 1 each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
-    Training streams all its epochs from one dataset: with a new dataset every epoch, a third of the
-    epochs started with a stall of about 2 s, a fifth of a 10-minute CPU run (benchmarks/RESULTS.md).
+
+    It is all tf.data ops, with no Python per batch: a stateless shuffle of the indices per epoch, then
+    a gather from the images held once in memory. A Python generator here cost about a millisecond a
+    step in the GIL, as much as a whole train step on a GPU (benchmarks/RESULTS.md).
     """
     per_step = batch_size * d_steps
     n_steps = len(images) // per_step
@@ -216,24 +216,22 @@ def batches(
             "lower --batch-size or add images"
         )
     # Batch first, so a tf.distribute strategy can split every element between replicas.
-    shape = (batch_size, d_steps) if d_steps > 1 else (batch_size,)
+    shape = [batch_size, d_steps] if d_steps > 1 else [batch_size]
+    pixels = tf.constant(images)
+    targets = None if labels is None else tf.constant(np.asarray(labels, np.int64))
 
-    def generate() -> Iterator:
-        for e in itertools.count(epoch) if epochs is None else range(epoch, epoch + epochs):
-            order = np.random.default_rng([seed, e]).permutation(len(images))
-            for i in range(skip if e == epoch else 0, n_steps):
-                idx = np.sort(order[i * per_step:(i + 1) * per_step])  # sorted reads are faster
-                x = images[idx].reshape(shape + images.shape[1:])
-                yield (x, labels[idx].reshape(shape)) if labels is not None else x
+    def epoch_order(e: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(tf.range(len(images), dtype=tf.int64),
+                                                         seed=tf.stack([tf.cast(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:n_steps * per_step], [n_steps, per_step]))
 
-    x_spec = tf.TensorSpec(shape + images.shape[1:], tf.uint8)
-    spec = (x_spec, tf.TensorSpec(shape, tf.int64)) if labels is not None else x_spec
-    ds = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    def gather(idx: tf.Tensor):
+        idx = tf.sort(idx)  # reads in memory order are faster, and the batch is a set anyway
+        x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32) / 127.5 - 1.0
+        return x if targets is None else (x, tf.reshape(tf.gather(targets, idx), shape))
 
-    def scale(x, *y):
-        x = tf.cast(x, tf.float32) / 127.5 - 1.0
-        return (x, *y) if y else x
-
-    # The scaling is trivial: run it inline, and keep a fixed small prefetch, so tf.data starts no
-    # extra threads that would compete with the train step for the cores.
-    return ds.map(scale).prefetch(2)
+    last = None if epochs is None else epoch + epochs
+    ds = tf.data.Dataset.range(epoch, last if last is not None else 2**62).flat_map(epoch_order).skip(skip)
+    # The gather is cheap: run it inline, and keep a fixed small prefetch, so tf.data starts no extra
+    # threads that would compete with the train step for the cores.
+    return ds.map(gather).prefetch(2)

@@ -75,6 +75,8 @@ class HealthMonitor:
 
     # --- as a trainer callback ---------------------------------------------------------------------
 
+    every = 0  # reads the logs only (and the frames, at whose steps the loop's chunks end anyway)
+
     def __call__(self, trainer, logs: dict) -> None:
         self.observe(logs)
         if logs["step"] % trainer.preset.sample_every == 0:
