@@ -17,13 +17,17 @@ def test_offline_fallback_announces_itself(monkeypatch, capsys):
     import keras
 
     def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com: no network")  # noqa: TRY002 - what keras raises
+        try:
+            raise OSError(-3, "Temporary failure in name resolution")
+        except OSError as e:
+            raise Exception("URL fetch failure on https://storage.googleapis.com: None -- ") from e  # noqa: TRY002 - what keras raises
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     images = data.load("mnist")
     assert images.images.shape == (5000, 28, 28, 1)
     out = capsys.readouterr().out
     assert "5,000 real MNIST digits" in out and "load_data()" in out
+    assert "(OSError: [Errno -3] Temporary failure in name resolution)" in out  # the real cause, not "Exception"
 
 
 def test_fashion_mnist_offline_is_a_clear_error(monkeypatch):

@@ -285,3 +285,48 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path):
     entry.write_bytes(b"garbage")
     again = load_image_folder(data, 8, cache_dir=cache, progress=False, verbose=False)
     np.testing.assert_array_equal(first, again)
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width × height pixels: a decompression bomb's first bytes."""
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    _solid((1, 1), RED).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])  # keep depth, colour type, ...
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
+
+
+def test_hostile_files_are_skipped_and_counted_one_line(tmp_path, capsys):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    _solid((40, 40), RED).save(folder / "good.png")
+    (folder / "bomb.png").write_bytes(_png_claiming(20000, 20000))
+    (folder / "empty.jpg").write_bytes(b"")
+    jpeg = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(jpeg, "JPEG")
+    (folder / "cut.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    _solid((200, 2), BLUE).save(folder / "strip.png")  # 2 pixels tall
+    os.symlink("loop.png", folder / "loop.png")  # a link to itself
+    os.symlink(".", folder / "again")  # a folder link back to the folder: not followed
+    bad_name = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes: not valid UTF-8
+    _solid((40, 40), BLUE).save(folder / bad_name)
+    x = load_image_folder(folder, 16, progress=False, cache=True, cache_dir=tmp_path / "cache")
+    assert x.shape == (2, 16, 16, 3)  # good.png and the oddly named one
+    out = capsys.readouterr().out.strip().splitlines()
+    skipped = [line for line in out if line.startswith("skipped")]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped 5 of 7 files")
+    assert "bomb.png (Image size (400000000 pixels) exceeds limit" in skipped[0]
+    assert "cut.jpg" in skipped[0] or "strip.png" in skipped[0]  # three names shown, then "…"
+    names = {name: why for name, why in (
+        (p.name, why) for p, why in image_folder._decode_all(
+            list_image_files(folder), 16, 1, False)[1])}
+    assert names["empty.jpg"] == "cannot identify image file"
+    assert "truncated" in names["cut.jpg"]
+    assert names["strip.png"] == "too small (200×2) to make a 16×16 image"
+    assert "loop.png" in names
+    assert image_folder.printable(bad_name) == "caf\\xe9.png"

@@ -47,3 +47,24 @@ def test_plot_history(tmp_path):
     rows = [{"step": i, "d_loss": 1.0, "g_loss": 2.0, "D(x)": 0.6, "D(G(z))": 0.4} for i in range(1, 50)]
     out = media.plot_history(rows, tmp_path / "losses.png")
     assert Image.open(out).size[0] > 500
+
+
+def test_a_stray_file_named_like_a_frame_is_skipped_with_a_notice(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    for step in (0, 10):
+        media.save_grid(np.full((4, 8, 8, 1), step / 10 - 1, np.float32), media.frame_path(frames, step))
+    media.frame_path(frames, 5).write_text("not a picture")  # a stray file with a frame's name
+    media.save_grid(np.ones((1, 8, 8, 1), np.float32), media.frame_path(frames, 20))  # another size
+    gif = media.make_gif(frames, tmp_path / "out.gif")
+    assert media.gif_frame_count(gif) == 3
+    assert "skipped 1 unreadable frame file(s): step_0000005.png" in capsys.readouterr().out
+    with Image.open(gif) as img:
+        sizes = set()
+        for i in range(img.n_frames):
+            img.seek(i)
+            sizes.add(img.size)
+    assert len(sizes) == 1
+    for path in frames.iterdir():
+        path.write_text("junk")
+    with pytest.raises(TfganError, match="none of the frames"):
+        media.make_gif(frames, tmp_path / "none.gif")

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import hashlib
 import io
+import itertools
 import os
 import random
 import shutil
@@ -289,6 +290,28 @@ def test_a_lost_checkpoint_state_file_still_resumes(tmp_path, digits):
     assert int(again.step) == 10
 
 
+def test_checkpoints_come_by_time_too_the_first_one_early(tmp_path, digits, monkeypatch):
+    from tfgan import train
+
+    monkeypatch.setattr(train, "FIRST_CHECKPOINT_SECS", 0.2)
+    preset = TINY_PRESET.replace(checkpoint_every=1000, sample_every=1000)
+    trainer, images = run.start_run(preset, tmp_path, images=Images(digits[:128], None, "d"), verbose=False,
+                                    checkpoint_secs=1.0)
+    trainer.fit(images.images, 2, progress=False)  # traced: from here a step takes the callback's 0.1 s
+    trainer.callbacks.append(lambda trainer, logs: time.sleep(0.1))
+    saved = []
+    save = trainer.checkpoint.save
+    trainer.checkpoint.save = lambda step: (saved.append((step, time.monotonic())), save(step))[1]
+    trainer.fit(images.images, 30, progress=False)
+    steps, times = [s for s, _ in saved], [t for _, t in saved]
+    assert steps[0] <= 2 + 4  # the early one, 0.2 s in: not after 1 s (10 steps)
+    assert len(steps) >= 3 and steps[-1] == 30  # more by time (none is a multiple of 1000), then the end
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times[:-1]))  # then every 1 s, not more often
+    assert trainer.checkpoint_seconds > 0
+    with pytest.raises(TfganError, match="--checkpoint-secs must be 0"):
+        run.start_run(preset, tmp_path / "other", images=images, verbose=False, checkpoint_secs=-1)
+
+
 def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits):
     trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
                                     verbose=False)
@@ -303,7 +326,7 @@ def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits)
 # --- 2. Ctrl-C -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])  # SIGHUP: the in-process test below
 def test_a_signal_saves_a_checkpoint_and_the_gif_and_exits_128_plus_its_number(work, tmp_path, signum):
     """Ctrl-C, `kill` / `timeout` / `docker stop` (SIGTERM) and a closed terminal (SIGHUP)."""
     run_dir = tmp_path / "run"
@@ -326,23 +349,25 @@ def test_a_signal_saves_a_checkpoint_and_the_gif_and_exits_128_plus_its_number(w
     assert f"from step {step}" in result.stdout and result.returncode == 0, result.stderr
 
 
-def test_a_signal_stops_at_the_end_of_its_chunk_and_a_second_one_does_not_break_the_save(tmp_path, digits):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_stops_at_the_end_of_its_chunk_and_a_second_one_does_not_break_the_save(tmp_path, digits,
+                                                                                      signum):
     trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
                                     verbose=False, steps_per_call=4)
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signum)
 
     def kill_twice(trainer, logs):
         if logs["step"] == 7:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
             os.kill(os.getpid(), signal.SIGINT)
 
     kill_twice.every = 0  # reads the logs only: chunks of 4 go on
     trainer.callbacks.append(kill_twice)
     result = trainer.fit(images.images, 20, progress=False)
-    assert result.interrupted and result.signal == "SIGTERM" and result.step == 9  # the chunk 6..9 ran out
+    assert result.interrupted and result.signal == signum.name and result.step == 9  # the chunk 6..9 ran out
     assert latest_step(tmp_path) == 9 and [row["step"] for row in read_history(tmp_path)] == list(range(1, 10))
     assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5, 9] and result.gif.is_file()
-    assert signal.getsignal(signal.SIGTERM) is before  # the handlers are put back
+    assert signal.getsignal(signum) is before  # the handlers are put back
 
 
 def test_keyboard_interrupt_in_a_notebook_stops_cleanly(tmp_path, digits):
@@ -617,6 +642,7 @@ def _bad_inputs(work: Path) -> dict[str, tuple[list, str]]:
         np.savez(d / "rank.npz", x=np.zeros((4, 28)))
         np.savez(d / "range.npz", x=np.full((32, 28, 28), 400.0))
         np.savez(d / "nan.npz", x=np.full((32, 28, 28), np.nan))
+        np.savez(d / "objects.npz", x=np.array([np.zeros((28, 28)), "not an image"], dtype=object))
     fast = ["--width", 8, "--no-progress"]
     mnist = ["train", "mnist-dcgan", "--dataset"]
     anime = ["train", "anime-dcgan", "--dataset"]
@@ -642,6 +668,11 @@ def _bad_inputs(work: Path) -> dict[str, tuple[list, str]]:
         "run dir in data": ([*anime, d / "fakes", "--run-dir", d / "fakes" / "run"], "inside the dataset folder"),
         "sample to a file's child": (["sample", work / "reference", "--out", work / "tiny.npz" / "x.png"],
                                      "a file is in the way"),
+        "image size 100000": (["train", "anime-dcgan", "--image-size", 100000, *fast],
+                              "image size 100000 is not supported"),
+        "pickled npz": ([*mnist, d / "objects.npz", *fast], "never unpickles"),
+        "batch of a billion": ([*mnist, work / "tiny.npz", "--batch-size", 10**9, *fast], "only 256 images"),
+        "checkpoint secs": ([*mnist, work / "tiny.npz", "--checkpoint-secs", -5, *fast], "--checkpoint-secs"),
     }
 
 
@@ -679,7 +710,8 @@ def bad_input_results(work, reference, tmp_path_factory):
 BAD_INPUTS = ["missing npz", "missing folder", "empty folder", "no images", "unreadable images",
               "npz without images", "wrong rank", "value range", "nan pixels", "unknown preset", "unknown loss",
               "negative steps", "batch size 0", "batch too big", "negative seed", "unknown option",
-              "image size 50", "label smoothing", "run dir in data", "sample to a file's child"]
+              "image size 50", "label smoothing", "run dir in data", "sample to a file's child",
+              "image size 100000", "pickled npz", "batch of a billion", "checkpoint secs"]
 
 
 @pytest.mark.parametrize("name", BAD_INPUTS)
@@ -688,7 +720,8 @@ def test_bad_input_is_one_clear_line(work, bad_input_results, name):
     line = one_error_line(results[name])
     assert _bad_inputs(work)[name][1] in line, line
     assert after == before  # the existing run dir is untouched
-    assert "data:" not in results[name].stdout or name == "batch too big"  # refused before loading data
+    # refused before loading data (the batch can only be checked against the data)
+    assert "data:" not in results[name].stdout or name in ("batch too big", "batch of a billion")
 
 
 def test_bad_input_from_a_shell_is_one_line_too(work, tmp_path):

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-metric",
                        help="what --eval-every keeps the best by: confident_share (the default for MNIST and "
                             "the procedural faces), fd (for other colour data), kid_mean, combos_covered, ...")
+    train.add_argument("--checkpoint-secs", type=float, default=60.0, metavar="S",
+                       help="also checkpoint by time: 10 s into training, then every S seconds (default 60; "
+                            "0: only every --checkpoint-every steps)")
     train.add_argument("--steps-per-call", type=_positive_int, metavar="K",
                        help="train steps per compiled call (default: automatic, about 0.1 s of work per call)")
     train.add_argument("--deterministic", action="store_true",
@@ -172,6 +175,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                         ("--d-dropout", args.d_dropout)):
         if value is not None and not 0 <= value < 1:
             raise TfganError(f"{name} must be in [0, 1), got {value}")
+    if args.checkpoint_secs < 0:
+        raise TfganError(f"--checkpoint-secs must be 0 (by steps only) or more, got {args.checkpoint_secs:g}")
     if args.instance_noise is not None and args.instance_noise < 0:
         raise TfganError(f"--instance-noise must be 0 or more, got {args.instance_noise}")
     if args.acgan and not preset.num_classes:
@@ -188,7 +193,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
         jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
-        steps_per_call=args.steps_per_call,
+        steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs,
     )
     if args.epochs:
         steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)
@@ -202,7 +207,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.callbacks.append(evaluate.EvalCallback(images, args.eval_every, metric=args.eval_metric,
                                                        seed=args.seed))
     result = trainer.fit(images.images, steps, labels=images.labels, progress=not args.no_progress)
-    print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'}")
+    print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'} (saving checkpoints took "
+          f"{result.checkpoint_seconds:.1f} s of {result.seconds:.0f} s)")
     if result.gif:
         print(f"progress GIF: {result.gif}")
     if result.interrupted:

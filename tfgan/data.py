@@ -71,8 +71,8 @@ def load_npz(path: str | os.PathLike) -> Images:
         raise DataError(f"cannot read {path} as .npz ({e}); save it with numpy.savez(x_train=...)") from e
     for x_key, y_key in (("x_train", "y_train"), ("x", "y"), ("images", "labels")):
         if x_key in arrays.files:
-            x = _to_uint8_nhwc(arrays[x_key], f"{path}[{x_key}]")
-            y = arrays[y_key].astype(np.int64).reshape(-1) if y_key in arrays.files else None
+            x = _to_uint8_nhwc(_array(arrays, x_key, path), f"{path}[{x_key}]")
+            y = _array(arrays, y_key, path).astype(np.int64).reshape(-1) if y_key in arrays.files else None
             if y is not None and len(y) != len(x):
                 raise DataError(f"{path}: {len(x)} images but {len(y)} labels in '{y_key}'")
             return Images(x, y, f"{path.name}: {len(x):,} images {x.shape[1:]}")
@@ -80,6 +80,17 @@ def load_npz(path: str | os.PathLike) -> Images:
         f"{path} has no image array (found: {', '.join(arrays.files) or 'nothing'}); "
         "name it x_train or x, e.g. numpy.savez(path, x_train=images)"
     )
+
+
+def _array(arrays, key: str, path: Path) -> np.ndarray:
+    """One array of an .npz, never unpickled: object arrays could run code when loaded."""
+    try:
+        return arrays[key]
+    except ValueError as e:  # "Object arrays cannot be loaded when allow_pickle=False"
+        raise DataError(f"{path}[{key}] is an array of Python objects, which tfgan never unpickles; "
+                        "save plain numbers, e.g. numpy.savez(path, x_train=np.stack(images))") from e
+    except Exception as e:  # a damaged member of the zip
+        raise DataError(f"cannot read {path}[{key}] ({str(e)[:80]}); save the file again") from e
 
 
 def load_keras(name: str) -> Images:
@@ -91,6 +102,14 @@ def load_keras(name: str) -> Images:
     return Images(x[..., None], y.astype(np.int64), f"{name}: {len(x):,} training images (keras.datasets)")
 
 
+def _cause(e: BaseException) -> str:
+    """The real reason behind a failed download, in one short line: Keras wraps it in a bare Exception."""
+    while e.__cause__ is not None or e.__context__ is not None:
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:100]}" if text else type(e).__name__
+
+
 def load_mnist() -> Images:
     """Full MNIST when Keras can load it, else the shipped 5,000-digit subset, with a notice."""
     try:
@@ -98,7 +117,7 @@ def load_mnist() -> Images:
     except Exception as e:  # noqa: BLE001 - offline fails in many ways (URLError, HTTP, bare Exception)
         subset = load_npz(MNIST_SUBSET)
         print(
-            f"notice: full MNIST could not be loaded ({type(e).__name__}); training on the "
+            f"notice: full MNIST could not be loaded ({_cause(e)}); training on the "
             f"{len(subset.images):,} real MNIST digits shipped with tfgan. For all 60,000, run once "
             "online: python -c \"import keras; keras.datasets.mnist.load_data()\""
         )
@@ -111,7 +130,7 @@ def load_fashion_mnist() -> Images:
         return load_keras("fashion_mnist")
     except Exception as e:
         raise DataError(
-            f"Fashion-MNIST could not be loaded ({type(e).__name__}: offline?). Run once online: "
+            f"Fashion-MNIST could not be loaded ({_cause(e)}). Run once online: "
             "python -c \"import keras; keras.datasets.fashion_mnist.load_data()\", "
             "or pass --dataset FILE.npz"
         ) from e

@@ -100,7 +100,7 @@ def load_image_folder(
 
     images, failures = _decode_all(files, image_size, workers, progress)
     if not len(images):
-        example = f"{failures[0][0].name}: {failures[0][1]}"
+        example = f"{printable(failures[0][0].name)}: {failures[0][1]}"
         raise DataError(
             f"none of the {len(files):,} image files in {root} could be read "
             f"(e.g. {example}) — check they are real images, not HTML pages or "
@@ -193,6 +193,8 @@ def _decode_one(path: Path, size: int) -> np.ndarray:
             im.draft("RGB", (2 * size, 2 * size))
         im = _to_rgb(_upright(im))
         w, h = im.size
+        if min(w, h) < _min_side(size):
+            raise ValueError(f"too small ({w}×{h}) to make a {size}×{size} image")
         side = min(w, h)
         left, top = (w - side) // 2, (h - side) // 2
         if side != w or side != h:
@@ -204,6 +206,11 @@ def _decode_one(path: Path, size: int) -> np.ndarray:
         # Lanczos at these sizes and ~40% faster.
         im = im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
         return np.asarray(im, dtype=np.uint8)
+
+
+def _min_side(size: int) -> int:
+    """Images whose shorter side is below this are skipped: blown up 8 times or more they are blur."""
+    return max(4, size // 8)
 
 
 def _upright(im: Image.Image) -> Image.Image:
@@ -243,8 +250,13 @@ def _reason(exc: Exception) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def printable(name: str) -> str:
+    """A file name that prints anywhere: bytes that are not UTF-8 become \\xNN escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _skipped_message(failures: Sequence[tuple[Path, str]], total: int) -> str:
-    shown = ", ".join(f"{p.name} ({why})" for p, why in failures[:_SKIP_NAMES_SHOWN])
+    shown = ", ".join(f"{printable(p.name)} ({why})" for p, why in failures[:_SKIP_NAMES_SHOWN])
     more = ", …" if len(failures) > _SKIP_NAMES_SHOWN else ""
     return f"skipped {len(failures):,} of {total:,} files: {shown}{more}"
 
@@ -277,8 +289,13 @@ def _cache_path(root_dir: Path, folder: Path, files: Sequence[Path], size: int) 
     where = hashlib.sha256(json.dumps([str(folder), size, _CACHE_FORMAT]).encode())
     what = hashlib.sha256(where.digest())
     for p in files:
-        st = p.stat()
-        what.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        try:
+            st = p.stat()
+        except OSError:  # a broken link or a link loop: decoding will skip it, the hash just notes it
+            st = os.stat_result((0,) * 10)
+        # surrogateescape: a file name that is not valid UTF-8 is hashed by its raw bytes
+        what.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(
+            "utf-8", "surrogateescape"))
     name = f"{folder.name or 'root'}-{size}px-{where.hexdigest()[:8]}-{what.hexdigest()[:16]}.npy"
     return root_dir / name
 

@@ -103,6 +103,12 @@ def _caption(picture: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(out)
 
 
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as an RGB uint8 array (H, W, 3)."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"))
+
+
 def make_gif(
     frames_dir: str | os.PathLike,
     out: str | os.PathLike,
@@ -121,13 +127,24 @@ def make_gif(
     chosen = frames[::every]
     if chosen[-1] != frames[-1]:
         chosen.append(frames[-1])  # always end on the latest samples
-    pictures = []
+    pictures, unreadable = [], []
     for step, path in chosen:
-        picture = imageio.imread(path)[..., :3]
+        try:
+            picture = read_image(path)
+        except (OSError, ValueError) as e:  # a stray file named like a frame, a frame cut short
+            unreadable.append(f"{path.name} ({str(e).splitlines()[0][:60]})")
+            continue
         if scale != 1:
             size = (round(picture.shape[1] * scale), round(picture.shape[0] * scale))
             picture = np.asarray(Image.fromarray(picture).resize(size, Image.NEAREST))
         pictures.append(_caption(picture, f"step {step}") if caption else picture)
+    if unreadable:
+        print(f"notice: skipped {len(unreadable)} unreadable frame file(s): {', '.join(unreadable[:3])}")
+    if not pictures:
+        raise TfganError(f"none of the frames in {frames_dir} could be read: delete them and train again")
+    size = pictures[0].shape[1::-1]  # frames of another size (a stray file) are scaled to the first
+    pictures = [p if p.shape[1::-1] == size else np.asarray(Image.fromarray(p).resize(size, Image.NEAREST))
+                for p in pictures]
     durations = [1.0 / fps] * len(pictures)
     durations[-1] = max(durations[-1], hold_last)
     buf = io.BytesIO()

@@ -252,11 +252,14 @@ def _init() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
+MAX_IMAGE_SIZE = 512  # beyond this a DCGAN's first layers and the data no longer fit a GPU's memory
+
+
 def _upsamplings(image_size: int) -> int:
-    if image_size % 16 or image_size < 32:
+    if image_size % 16 or not 32 <= image_size <= MAX_IMAGE_SIZE:
         raise TfganError(
             f"image size {image_size} is not supported by the DCGAN models: use a multiple of 16 "
-            "from 32 up (e.g. --image-size 64 or 96)"
+            f"from 32 to {MAX_IMAGE_SIZE} (e.g. --image-size 64 or 96)"
         )
     return 4
 

@@ -128,6 +128,7 @@ def start_run(
     verbose: bool = True,
     strategy: tf.distribute.Strategy | None = None,
     steps_per_call: int | None = None,
+    checkpoint_secs: float = 60.0,
 ) -> tuple[GANTrainer, data_lib.Images]:
     """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
 
@@ -135,7 +136,9 @@ def start_run(
     `strategy`, build them inside `strategy.scope()`). `preset.batch_size` is the global batch.
     A conditional preset (num_classes > 0) needs labelled data: train with
     `trainer.fit(images.images, steps, labels=images.labels)`. `steps_per_call` fixes how many train
-    steps run per compiled call (default: automatic, about 0.1 s of work each).
+    steps run per compiled call (default: automatic, about 0.1 s of work each). Checkpoints come every
+    `preset.checkpoint_every` steps and also by time: 10 s into training, then every `checkpoint_secs`
+    (0: by steps only).
     """
     strategy = strategy or tf.distribute.get_strategy()
     say = print if verbose else (lambda *a, **k: None)
@@ -199,7 +202,8 @@ def start_run(
         raise TfganError(f"batch size {preset.batch_size} does not split evenly over "
                          f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
     trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, jit_compile=jit_compile,
-                         mixed_precision=mixed_precision, strategy=strategy, steps_per_call=steps_per_call)
+                         mixed_precision=mixed_precision, strategy=strategy, steps_per_call=steps_per_call,
+                         checkpoint_secs=checkpoint_secs)
     step = trainer.restore()
     claim_run_dir(run_dir)  # written only once nothing can fail: bad input leaves the folder as it was
     if step is not None:

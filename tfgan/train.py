@@ -33,6 +33,7 @@ from tfgan.steps import GANSteps
 
 CHUNK_SECONDS = 0.1  # the work one compiled call aims at when steps_per_call is automatic
 MAX_STEPS_PER_CALL = 1000
+FIRST_CHECKPOINT_SECS = 10.0  # a run killed in its first minute keeps all but a few seconds of it
 
 
 class NonFiniteLoss(TfganError):
@@ -47,6 +48,8 @@ class FitResult:
     gif: Path | None = None
     history: list[dict] = field(default_factory=list)
     signal: str = ""  # SIGINT, SIGTERM or SIGHUP when one stopped the run
+    seconds: float = 0.0  # wall time of this fit() call
+    checkpoint_seconds: float = 0.0  # of which saving checkpoints
 
 
 class GANTrainer(GANSteps):
@@ -70,6 +73,7 @@ class GANTrainer(GANSteps):
         max_to_keep: int = 3,
         strategy: tf.distribute.Strategy | None = None,
         steps_per_call: int | None = None,
+        checkpoint_secs: float = 60.0,
     ):
         super().__init__(preset, generator, discriminator, seed=seed, jit_compile=jit_compile,
                          mixed_precision=mixed_precision, strategy=strategy)
@@ -78,9 +82,6 @@ class GANTrainer(GANSteps):
         self.frame_samples: np.ndarray | None = None  # the samples of the latest progress frame
         self._frame_writer = ThreadPoolExecutor(1, thread_name_prefix="tfgan-frames")
         self._frame_writes: list[Future] = []
-        variables = generator.weights + discriminator.weights  # BatchNorm statistics included
-        self._weights_finite = tf.function(
-            lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]))
         extra = {"ema_generator": self.ema_generator} if self.ema_generator is not None else {}
         self.checkpoint = RunCheckpoint(
             self.run_dir, max_to_keep,
@@ -98,6 +99,13 @@ class GANTrainer(GANSteps):
         if steps_per_call is not None and steps_per_call < 1:
             raise TfganError(f"steps per call must be at least 1, got {steps_per_call}")
         self.steps_per_call = steps_per_call  # None: automatic, about CHUNK_SECONDS of work per call
+        if checkpoint_secs < 0:
+            raise TfganError(f"--checkpoint-secs must be 0 (by steps only) or more, got {checkpoint_secs:g}")
+        # Checkpoints by time as well as every preset.checkpoint_every steps: the first after
+        # FIRST_CHECKPOINT_SECS of training, then every checkpoint_secs (0: by steps only).
+        self.checkpoint_secs = checkpoint_secs
+        self.checkpoint_seconds = 0.0  # wall time spent saving checkpoints, for the cost in RESULTS.md
+        self._saves_this_fit, self._last_save = 0, time.monotonic()
 
     # --- frames, checkpoints, history -----------------------------------------------------------
 
@@ -126,13 +134,25 @@ class GANTrainer(GANSteps):
         step = int(self.step)
         if step == self.saved_step:
             return
+        start = time.perf_counter()
         self.wait_for_frames()  # a checkpoint never lists a step whose frame is missing
         # History first: rows past the checkpoint are dropped on resume, missing rows would stay missing.
         self.write_history()
-        if not bool(self._weights_finite()):
+        variables = self.generator.weights + self.discriminator.weights  # BatchNorm statistics included
+        if not bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables])):  # one sync
             raise NonFiniteLoss(self._non_finite_message("the weights", step))
         self.checkpoint.save(step)
         self.saved_step = step
+        self._saves_this_fit, self._last_save = self._saves_this_fit + 1, time.monotonic()
+        self.checkpoint_seconds += time.perf_counter() - start
+
+    def checkpoint_due(self) -> bool:
+        """Is a checkpoint due by time? The first of this fit() after FIRST_CHECKPOINT_SECS, then every
+        checkpoint_secs, however fast or slow a step is."""
+        if not self.checkpoint_secs:
+            return False
+        wait = min(self.checkpoint_secs, FIRST_CHECKPOINT_SECS) if not self._saves_this_fit else self.checkpoint_secs
+        return time.monotonic() - self._last_save >= wait
 
     def _non_finite_message(self, what: str, step: int) -> str:
         kept = f"step {self.saved_step}" if self.saved_step >= 0 else "none saved yet"
@@ -182,6 +202,7 @@ class GANTrainer(GANSteps):
         """
         from tqdm.auto import tqdm
 
+        fit_start, checkpoint_seconds_before = time.perf_counter(), self.checkpoint_seconds
         p = self.preset
         if self.conditional and labels is None:
             raise TfganError("a conditional GAN trains on labelled images: pass labels=images.labels")
@@ -206,6 +227,7 @@ class GANTrainer(GANSteps):
         interrupted = False
         self.stop_training = False
         chunk = ChunkSizer(self.steps_per_call)
+        self._saves_this_fit, self._last_save = 0, time.monotonic()
         with StopRequests(echo=tqdm.write) as stop:
             try:
                 step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
@@ -229,7 +251,7 @@ class GANTrainer(GANSteps):
                     self._record(logs)
                     if step % p.sample_every == 0:
                         self.save_frame()
-                    if step % p.checkpoint_every == 0:
+                    if step % p.checkpoint_every == 0 or self.checkpoint_due():
                         self.save_checkpoint()
                     for row in logs:
                         for callback in self.callbacks:
@@ -255,7 +277,9 @@ class GANTrainer(GANSteps):
             self.save_checkpoint()
             gif = self.finish_media()
         return FitResult(int(self.step), int(self.epoch), interrupted, gif, self.history,
-                         stop.name or ("SIGINT" if interrupted else ""))
+                         signal=stop.name or ("SIGINT" if interrupted else ""),
+                         seconds=time.perf_counter() - fit_start,
+                         checkpoint_seconds=self.checkpoint_seconds - checkpoint_seconds_before)
 
     def _steps_to_next_event(self, step: int, steps: int) -> int:
         """Steps until the next one at which something needs the networks: a chunk ends there."""
