@@ -224,8 +224,8 @@ def batches(
     With d_steps > 1 each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
 
     It is all tf.data ops, with no Python per batch: a stateless shuffle of the indices per epoch, then
-    a gather from the images held once in memory. A Python generator here cost about a millisecond a
-    step in the GIL, as much as a whole train step on a GPU (benchmarks/RESULTS.md).
+    a gather from the images held once in memory, so the input never waits on Python's GIL while the
+    loop runs several steps per call. Training streams all its epochs from this one dataset.
     """
     per_step = batch_size * d_steps
     n_steps = len(images) // per_step
@@ -249,8 +249,8 @@ def batches(
         x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32) / 127.5 - 1.0
         return x if targets is None else (x, tf.reshape(tf.gather(targets, idx), shape))
 
-    last = None if epochs is None else epoch + epochs
-    ds = tf.data.Dataset.range(epoch, last if last is not None else 2**62).flat_map(epoch_order).skip(skip)
+    last = epoch + epochs if epochs is not None else 2**62  # None: endless
+    ds = tf.data.Dataset.range(epoch, last).flat_map(epoch_order).skip(skip)
     # The gather is cheap: run it inline, and keep a fixed small prefetch, so tf.data starts no extra
     # threads that would compete with the train step for the cores.
     return ds.map(gather).prefetch(2)
