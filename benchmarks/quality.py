@@ -24,6 +24,8 @@ from tfgan import data, evaluate, presets, run
 
 
 def parse_value(text: str):
+    if text in ("True", "False"):
+        return text == "True"
     for cast in (int, float):
         try:
             return cast(text)

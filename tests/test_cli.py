@@ -149,9 +149,13 @@ def test_trick_switches_reach_the_config(tmp_path, digits_npz):
 
 def test_a_face_run_is_scored_offline_during_and_after_training(tmp_path):
     run_dir = tmp_path / "faces"
-    result = tfgan("train", "anime-dcgan", "--dataset", "faces", "--image-size", 32, "--steps", 4,
+    # wgan-gp is a 28×28 grayscale preset: pointed at the faces, it takes the face presets' sizes.
+    result = tfgan("train", "wgan-gp", "--dataset", "faces", "--image-size", 32, "--steps", 4,
                    "--eval-every", 2, "--run-dir", run_dir, *FAST)
     assert result.returncode == 0, result.stderr
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["image_shape"], config["architecture"], config["loss"]) == ([32, 32, 3], "dcgan", "wgan-gp")
+    assert "colour images with the DCGAN-style models" in result.stdout
     best = json.loads((run_dir / "best" / "best.json").read_text())
     assert best["step"] in (2, 4) and 0 <= best["confident_share"] <= 1 and "combos_covered" in best
     result = tfgan("eval", run_dir, "--num", 200, "--best")
@@ -159,6 +163,15 @@ def test_a_face_run_is_scored_offline_during_and_after_training(tmp_path):
     assert "hair colour × style combinations" in result.stdout and "real-vs-real floor" in result.stdout
     fd, floor = map(float, re.search(r"FD \(lower is better\) *\| *([\d.]+) *\| *([\d.]+)", result.stdout).groups())
     assert fd > floor > 0  # a 4-step generator is far from the faces
+
+
+def test_minutes_alone_trains_that_long_and_saves_as_usual(tmp_path, digits_npz):
+    run_dir = tmp_path / "timed"
+    result = tfgan("train", "mnist-dcgan", "--dataset", digits_npz, "--minutes", 0.05, "--run-dir", run_dir, *FAST)
+    assert result.returncode == 0, result.stderr
+    step = int(re.search(r"^step (\d+): checkpoint", result.stdout, re.MULTILINE).group(1))
+    assert 0 < step < 10_000  # the clock ended it, not the preset's 10,000 steps
+    assert (run_dir / "progress.gif").is_file() and (run_dir / "ckpt" / "checkpoint").is_file()
 
 
 def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):

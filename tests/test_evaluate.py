@@ -51,6 +51,20 @@ def test_evaluate_run_reports_metrics_with_floor(evaluated_run, monkeypatch, dig
     assert "real-vs-real floor" in report and "FD" in report
 
 
+def test_eval_by_time_scores_at_chunk_ends_only(tmp_path, digits):
+    trainer, images = run.start_run(TINY, tmp_path / "run", images=Images(digits[:128], None, "digits"),
+                                    verbose=False, steps_per_call=3)
+    trainer.callbacks.append(evaluate.EvalCallback(digits, num=200, every_seconds=1e-9))
+    sizes, compiled = [], trainer.train_steps
+    trainer.train_steps = lambda iterator, k: (sizes.append(int(k)), compiled(iterator, k))[1]
+    result = trainer.fit(images.images, 9, progress=False)
+    # It does not cut chunks short (only TINY's frames and checkpoints do), and scores where a chunk ends
+    # and the networks are exact; the first chunk end starts its clock.
+    ends = list(np.cumsum(sizes))
+    assert sizes == [3, 2, 3, 1]  # frames and checkpoints at 5: chunks of 3 end at 3, 5, 8, 9
+    assert [row["step"] for row in result.history if "eval/fd" in row] == ends[1:]
+
+
 def test_unknown_metric_is_a_clear_error(digits):
     with pytest.raises(TfganError, match="unknown metric"):
         evaluate.EvalCallback(digits, metric="accuracy")

@@ -1,3 +1,4 @@
+import keras
 import pytest
 
 from tfgan import models
@@ -135,3 +136,25 @@ def test_hidden_layer_in_the_dcgan_models():
     units = [[layer.units for layer in m.layers if type(layer).__name__ == "Dense"] for m in (g, d)]
     assert units == [[24, 2 * 2 * 8 * 8], [24, 1]]  # G: hidden, then the projection; D: hidden, then the logit
     assert g.output_shape == g0.output_shape == (None, 32, 32, 3) and d.output_shape == d0.output_shape
+
+
+def test_a_grayscale_preset_pointed_at_the_faces_takes_their_sizes():
+    from tfgan import presets
+
+    faces = presets.get("anime-dcgan")
+    adapted = presets.for_dataset(presets.get("wgan-gp"), "anime")
+    assert (adapted.image_size, adapted.channels, adapted.width, adapted.dataset) == (
+        faces.image_size, 3, faces.width, "anime")
+    assert (adapted.loss, adapted.d_steps) == ("wgan-gp", presets.get("wgan-gp").d_steps)
+    assert presets.for_dataset(presets.get("wgan-gp"), "mnist") == presets.get("wgan-gp")
+    assert presets.for_dataset(faces, "faces") == faces
+
+
+def test_a_generator_without_batchnorm_has_none_and_keeps_its_biases():
+    g, _ = models.build("mnist", 16, (28, 28, 1), width=8, hidden=32, g_batchnorm=False)
+    assert not [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert all(layer.use_bias for layer in g.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)))
+    g_bn, _ = models.build("mnist", 16, (28, 28, 1), width=8, hidden=32)
+    assert len([layer for layer in g_bn.layers if isinstance(layer, keras.layers.BatchNormalization)]) == 3
+    with pytest.raises(TfganError, match="unconditional 'mnist' models only"):
+        models.build("dcgan", 16, (64, 64, 3), width=8, g_batchnorm=False)

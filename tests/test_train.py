@@ -281,3 +281,11 @@ def test_epoch_counter_follows_the_one_data_stream(tmp_path, digits):
     result = again.fit(images.images, 17, progress=False)
     assert result.epoch == 2
     assert [row["epoch"] for row in result.history if row["step"] > 8] == [1] * 8 + [2]
+
+
+def test_max_seconds_ends_training_like_a_normal_end(tmp_path, digits):
+    trainer, images = _trainer(tmp_path, digits, steps_per_call=2)
+    result = trainer.fit(images.images, 50, progress=False, max_seconds=1e-6)
+    assert result.step == 2 and not result.interrupted  # the first chunk already passes the limit
+    assert trainer.saved_step == 2 and (tmp_path / "run" / "progress.gif").is_file()
+    assert trainer.fit(images.images, 6, progress=False).step == 6  # and a later fit resumes from there

@@ -25,7 +25,7 @@ from tfgan.media import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes", "ema", "acgan", "spectral_norm", "hidden")
+                     "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm")
 
 
 class CheckpointMismatch(TfganError):
@@ -52,8 +52,9 @@ def write_config(run_dir: str | Path, config: dict) -> None:
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
-    # Configs written before the `hidden` setting existed describe models without hidden layers.
-    saved, wanted = {"hidden": 0, **saved}, {"hidden": 0, **wanted}
+    # Configs written before the `hidden` and `g_batchnorm` settings existed describe their defaults.
+    defaults = {"hidden": 0, "g_batchnorm": True}
+    saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
         a, b = saved.get(key), wanted.get(key)

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive_int, help="train until this many generator steps")
     length.add_argument("--epochs", type=_positive_int, help="train until this many epochs")
+    train.add_argument("--minutes", type=_positive_float,
+                       help="stop after this many minutes of training (alone: train that long; with --steps or "
+                            "--epochs: whichever comes first); the checkpoint and GIF are written as usual")
     train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--run-dir", help="where the run keeps everything (default checkpoints/PRESET)")
     train.add_argument("--seed", type=_natural_int, default=0)
@@ -157,6 +160,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         tf.config.experimental.enable_op_determinism()
     if args.loss:
         preset = presets.with_loss(preset, args.loss)
+    if args.dataset:
+        adapted = presets.for_dataset(preset, args.dataset)
+        if adapted != preset:
+            print(f"{preset.name} on {args.dataset}: colour images with the DCGAN-style models, at the "
+                  "anime-dcgan preset's image size and width unless --image-size / --width say otherwise")
+            preset = adapted
     overrides = {
         "batch_size": args.batch_size, "image_size": args.image_size, "g_lr": args.g_lr,
         "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "hidden": args.hidden,
@@ -197,6 +206,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if args.epochs:
         steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)
+    elif args.minutes and not args.steps:
+        steps = 10**12  # the clock ends the run
     else:
         steps = args.steps or preset.steps
     if int(trainer.step) >= steps:
@@ -206,7 +217,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         trainer.callbacks.append(evaluate.EvalCallback(images, args.eval_every, metric=args.eval_metric,
                                                        seed=args.seed))
-    result = trainer.fit(images.images, steps, labels=images.labels, progress=not args.no_progress)
+    result = trainer.fit(images.images, steps, labels=images.labels, progress=not args.no_progress,
+                         max_seconds=args.minutes * 60 if args.minutes else None)
     print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'} (saving checkpoints took "
           f"{result.checkpoint_seconds:.1f} s of {result.seconds:.0f} s)")
     if result.gif:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -120,19 +121,39 @@ def write_scalar(tag: str, value: float) -> None:
 
 
 class EvalCallback:
-    """Every `every` steps: score `num` samples, log them, keep the best checkpoint by `metric`."""
+    """Every `every` steps: score `num` samples, log them, keep the best checkpoint by `metric`.
+
+    With `every_seconds` instead, it scores at the first chunk end after each such interval: two runs
+    compared at equal wall time then get the same number of evaluations, whatever their step rates.
+    """
 
     def __init__(self, real: np.ndarray | data_lib.Images, every: int = 500, num: int = 1000,
-                 metric: str | None = None, seed: int = 0):
+                 metric: str | None = None, seed: int = 0, every_seconds: float | None = None):
         self.kind = metric_kind(real)
         metric = metric or default_metric(self.kind)
         if metric not in HIGHER_IS_BETTER:
             raise TfganError(f"unknown metric '{metric}': choose one of {', '.join(HIGHER_IS_BETTER)}")
         real = real.images if isinstance(real, data_lib.Images) else real
-        self.real, self.every, self.num, self.metric, self.seed = real, every, num, metric, seed
+        self.real, self.num, self.metric, self.seed = real, num, metric, seed
+        # every = 0 tells the loop not to end its chunks for this callback (see train.GANTrainer.fit).
+        self.every, self.every_seconds = (0, every_seconds) if every_seconds else (every, None)
+        self._last_time: float | None = None
         self.best_value: float | None = None
         self._best_manager = None
         self._writer = None
+
+    def _due(self, trainer, step: int) -> bool:
+        if self.every_seconds is None:
+            return step % self.every == 0
+        if step != int(trainer.step):  # inside a chunk the networks are already those of its last step
+            return False
+        now = time.monotonic()
+        if self._last_time is None:
+            self._last_time = now
+        if now - self._last_time < self.every_seconds:
+            return False
+        self._last_time = now
+        return True
 
     def _load_best(self, run_dir: Path) -> None:
         path = run_dir / "best" / "best.json"
@@ -141,7 +162,7 @@ class EvalCallback:
 
     def __call__(self, trainer, logs: dict) -> None:
         step = logs["step"]
-        if step % self.every:
+        if not self._due(trainer, step):
             return
         if self._best_manager is None:
             self._load_best(trainer.run_dir)

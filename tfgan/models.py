@@ -71,23 +71,27 @@ def tutorial_discriminator(image_shape: ImageShape = (28, 28, 1)) -> keras.Seque
 # --- tfgan's 28×28 models: the tutorial's shape, narrower and with 4×4 kernels (faster on a CPU) ----
 
 
-def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0, hidden: int = 0) -> list:
+def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0, hidden: int = 0,
+                            batchnorm: bool = True) -> list:
     """The layers after the input: [Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w -> Conv2DTranspose
     channels."""
     # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
     maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
+
+    def norm() -> list:  # BatchNorm, or nothing (then the layers keep their biases)
+        return [layers.BatchNormalization()] if batchnorm else []
+
     # A hidden layer lets G shape the whole digit non-linearly before any convolution (InfoGAN's MNIST G).
-    maybe_hidden = [layers.Dense(hidden, use_bias=False), layers.BatchNormalization(),
-                    layers.LeakyReLU(0.2)] if hidden else []
+    maybe_hidden = [layers.Dense(hidden, use_bias=not batchnorm), *norm(), layers.LeakyReLU(0.2)] if hidden else []
     return [
         *maybe_hidden,
-        layers.Dense(7 * 7 * 2 * width, use_bias=False),
-        layers.BatchNormalization(),
+        layers.Dense(7 * 7 * 2 * width, use_bias=not batchnorm),
+        *norm(),
         layers.LeakyReLU(0.2),
         *maybe_dropout,
         layers.Reshape((7, 7, 2 * width)),
-        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),
-        layers.BatchNormalization(),
+        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batchnorm),
+        *norm(),
         layers.LeakyReLU(0.2),
         *maybe_dropout,
         layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),
@@ -95,11 +99,12 @@ def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0, hid
 
 
 def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
-                    dropout: float = 0.0, hidden: int = 0) -> keras.Sequential:
+                    dropout: float = 0.0, hidden: int = 0, batchnorm: bool = True) -> keras.Sequential:
     """[Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels,
-    tanh."""
+    tanh; BatchNorm after each hidden layer unless `batchnorm` is False."""
     model = keras.Sequential([keras.Input((latent_dim,)),
-                              *_mnist_generator_layers(width, channels, dropout, hidden)], name="generator")
+                              *_mnist_generator_layers(width, channels, dropout, hidden, batchnorm)],
+                             name="generator")
     return _check(model, (None, 28, 28, channels))
 
 
@@ -339,6 +344,7 @@ def build(
     g_dropout: float = 0.0,
     d_dropout: float = 0.3,
     hidden: int = 0,
+    g_batchnorm: bool = True,
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
@@ -346,17 +352,22 @@ def build(
     num_classes > 0 makes a conditional pair (the 28×28 'mnist' models only); acgan adds D's class head.
     spectral_norm wraps D's Conv2D / Dense layers; g_dropout adds Dropout to the 'mnist' generators,
     d_dropout sets the rate of the 'mnist' discriminators' Dropout layers (0: none), and hidden > 0 adds
-    a fully connected layer of that many units to both 'mnist' or 'dcgan' models.
+    a fully connected layer of that many units to both 'mnist' or 'dcgan' models. g_batchnorm=False takes
+    BatchNorm out of the unconditional 'mnist' generator (WGAN-GP paper, fig. 2: an architecture the
+    standard GAN loss finds hard to train).
     """
+    if not g_batchnorm and (architecture != "mnist" or num_classes):
+        raise TfganError(f"a generator without BatchNorm is built for the unconditional 'mnist' models only, "
+                         f"not '{architecture}'{' with classes' if num_classes else ''}")
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
-                                      acgan, g_dropout, d_dropout, hidden)
+                                      acgan, g_dropout, d_dropout, hidden, g_batchnorm)
     if spectral_norm:
         discriminator = with_spectral_norm(discriminator)
     return generator, discriminator
 
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
-           hidden):
+           hidden, g_batchnorm=True):
     h, w, c = image_shape
     if (num_classes or acgan or g_dropout) and architecture != "mnist":
         raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
@@ -380,7 +391,7 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
         if num_classes:
             return (cgan_generator(latent_dim, num_classes, width, c, dropout=g_dropout, hidden=hidden),
                     cgan_discriminator(image_shape, num_classes, width, dropout, acgan, hidden=hidden))
-        return (mnist_generator(latent_dim, width, c, g_dropout, hidden),
+        return (mnist_generator(latent_dim, width, c, g_dropout, hidden, g_batchnorm),
                 mnist_discriminator(image_shape, width, dropout, hidden))
     if architecture == "mlp":
         return mlp_generator(latent_dim, image_shape, width), mlp_discriminator(image_shape, width)

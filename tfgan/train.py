@@ -195,10 +195,12 @@ class GANTrainer(GANSteps):
     # --- the loop ---------------------------------------------------------------------------------
 
     def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
-            progress: bool = True) -> FitResult:
+            progress: bool = True, max_seconds: float | None = None) -> FitResult:
         """Train until the step counter reaches `steps` (a total, so re-running resumes).
 
         A conditional GAN needs `labels` (one int per image); an unconditional one ignores them.
+        `max_seconds` also ends training, at the end of the chunk that passes it (comparing two GANs
+        at equal wall time, or a 10-minute recipe); the end is a normal one: checkpoint, GIF, history.
         """
         from tqdm.auto import tqdm
 
@@ -222,8 +224,9 @@ class GANTrainer(GANSteps):
         if self.replicas > 1:  # each replica gets its slice of every global batch
             batches = self.strategy.experimental_distribute_dataset(batches)
         iterator = iter(batches)
-        bar = tqdm(total=steps, initial=min(int(self.step), steps), unit="step", disable=not progress,
-                   dynamic_ncols=True, smoothing=0.1)
+        # With a time limit the last step is unknown: the bar counts steps and their rate, with no total.
+        bar = tqdm(total=steps if max_seconds is None else None, initial=min(int(self.step), steps), unit="step",
+                   disable=not progress, dynamic_ncols=True, smoothing=0.1)
         interrupted = False
         self.stop_training = False
         chunk = ChunkSizer(self.steps_per_call)
@@ -231,7 +234,8 @@ class GANTrainer(GANSteps):
         with StopRequests(echo=tqdm.write) as stop:
             try:
                 step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
-                while step < steps and not (self.stop_training or stop.requested):
+                out_of_time = False
+                while step < steps and not (self.stop_training or stop.requested or out_of_time):
                     k = min(chunk.size, self._steps_to_next_event(step, steps))
                     start = time.perf_counter()
                     rows = self.train_steps(iterator, tf.constant(k, tf.int32)).numpy()  # one transfer
@@ -256,6 +260,7 @@ class GANTrainer(GANSteps):
                     for row in logs:
                         for callback in self.callbacks:
                             callback(self, row)
+                    out_of_time = max_seconds is not None and time.perf_counter() - fit_start >= max_seconds
                     bar.update(k)
                     bar.set_postfix({key: f"{logs[-1][key]:.3g}" for key in ("d_loss", "g_loss", "images/s")},
                                     refresh=False)
