@@ -123,8 +123,9 @@ def write_scalar(tag: str, value: float) -> None:
 class EvalCallback:
     """Every `every` steps: score `num` samples, log them, keep the best checkpoint by `metric`.
 
-    With `every_seconds` instead, it scores at the first chunk end after each such interval: two runs
-    compared at equal wall time then get the same number of evaluations, whatever their step rates.
+    With `every_seconds` instead, it scores at the first chunk end, then at the first one after each such
+    interval: two runs compared at equal wall time get the same number of evaluations, whatever their
+    step rates.
     """
 
     def __init__(self, real: np.ndarray | data_lib.Images, every: int = 500, num: int = 1000,
@@ -148,9 +149,8 @@ class EvalCallback:
         if step != int(trainer.step):  # inside a chunk the networks are already those of its last step
             return False
         now = time.monotonic()
-        if self._last_time is None:
-            self._last_time = now
-        if now - self._last_time < self.every_seconds:
+        # The first chunk end is scored too: however short the run, it has at least one evaluation.
+        if self._last_time is not None and now - self._last_time < self.every_seconds:
             return False
         self._last_time = now
         return True
