@@ -69,7 +69,7 @@ def plot_loss_against_metric(runs: Mapping[str, tuple[Sequence[Mapping], str]], 
         right = ax.twinx()
         right.plot(steps, metric, "s--", color="C3", label=metric_key)
         right.set_ylabel(metric_key, color="C3")
-        ax.set_title(f"{title}: Spearman ρ = {rho:+.2f}")
+        ax.set_title(f"{title}\nSpearman ρ = {rho:+.2f}", fontsize=10)  # two lines: long titles fit
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig, correlations
