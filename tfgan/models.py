@@ -356,9 +356,6 @@ def build(
     BatchNorm out of the unconditional 'mnist' generator (WGAN-GP paper, fig. 2: an architecture the
     standard GAN loss finds hard to train).
     """
-    if not g_batchnorm and (architecture != "mnist" or num_classes):
-        raise TfganError(f"a generator without BatchNorm is built for the unconditional 'mnist' models only, "
-                         f"not '{architecture}'{' with classes' if num_classes else ''}")
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
                                       acgan, g_dropout, d_dropout, hidden, g_batchnorm)
     if spectral_norm:
@@ -367,11 +364,14 @@ def build(
 
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
-           hidden, g_batchnorm=True):
+           hidden, g_batchnorm):
     h, w, c = image_shape
     if (num_classes or acgan or g_dropout) and architecture != "mnist":
         raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
                          f"'{architecture}'")
+    if not g_batchnorm and (architecture != "mnist" or num_classes):
+        raise TfganError(f"a generator without BatchNorm is built for the unconditional 'mnist' models only, "
+                         f"not '{architecture}'{' with classes' if num_classes else ''}")
     if hidden and architecture not in ("mnist", "dcgan"):
         raise TfganError(f"--hidden needs the 'mnist' or 'dcgan' models, not '{architecture}'")
     if acgan and not num_classes:
