@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--deterministic", action="store_true",
                        help="bit-identical results for the same seed, resumed or not (slower ops)")
 
-    sample = sub.add_parser("sample", help="draw images from a run's latest checkpoint")
-    sample.add_argument("run_dir")
+    sample = sub.add_parser("sample", help="draw images from a run's latest checkpoint (or an exported .keras file)")
+    sample.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
     sample.add_argument("--seed", type=int, default=0)
@@ -117,10 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="score a run's samples (digit or face classifier metrics, "
                                            "Inception KID)")
-    evaluate.add_argument("run_dir")
+    evaluate.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
     evaluate.add_argument("--num", type=_positive_int, default=2000, help="samples to score")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
+    evaluate.add_argument("--neighbours", type=_positive_int, nargs="?", const=3, default=0, metavar="K",
+                          help="memorisation check: how many samples are copies of training images, and a "
+                               "picture of samples beside their K nearest training images (default K 3)")
+
+    export = sub.add_parser("export", help="the generator alone, as a file that needs no tfgan, with a model card")
+    export.add_argument("run_dir")
+    export.add_argument("--format", choices=["keras", "savedmodel", "tflite"], default="keras",
+                        help="keras: a .keras file (the default); savedmodel: for TF Serving, uint8 images; "
+                             "tflite: for phones and browsers")
+    export.add_argument("--out", help="default RUN_DIR/export/generator.keras, saved_model or generator.tflite")
+    export.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
+    export.add_argument("--num", type=_natural_int, default=2000,
+                        help="samples scored for the model card's metrics (0: no metrics)")
+    export.add_argument("--seed", type=int, default=0)
 
     gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames")
     gif.add_argument("run_dir")
@@ -266,9 +280,31 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tfgan import evaluate
 
-    result = evaluate.evaluate_run(args.run_dir, num=args.num, seed=args.seed, best=args.best)
+    result = evaluate.evaluate_run(args.run_dir, num=args.num, seed=args.seed, best=args.best,
+                                   neighbours=args.neighbours)
     print(f"{args.run_dir} at step {result['step']}:")
     print(evaluate.format_metrics(result))
+    if args.neighbours:
+        from tfgan import neighbours
+
+        print(neighbours.format_check(result["neighbours"]))
+        print(f"samples beside their {args.neighbours} nearest training images -> {result['neighbours_picture']}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tfgan import export
+
+    card = export.export_run(args.run_dir, args.out, args.format, best=args.best, num=args.num, seed=args.seed)
+    info = card["generator"]
+    print(f"generator at step {info['step']} ({'weight average' if info['weights'] == 'ema' else 'weights'} of the "
+          f"{info['checkpoint']} checkpoint) -> {card['path']}")
+    if args.format == "savedmodel":
+        print(f"signature: {export.savedmodel_signature(card['path'])}")
+    folder = Path(card["path"]).parent
+    print(f"model card -> {folder / 'model_card.json'} and {folder / 'README.md'}")
+    if args.format == "keras":
+        print(f"load it anywhere: {card['load']}")
     return 0
 
 
@@ -318,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command != "gif":
             _import_tensorflow_quietly()
-        return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif}[args.command](args)
+        commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif, "export": cmd_export}
+        return commands[args.command](args)
     except TfganError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -98,15 +98,27 @@ def format_metrics(result: dict) -> str:
     return metrics.format_report(result)
 
 
-def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, best: bool = False) -> dict:
-    """Sample `num` images from the run's latest (or best) checkpoint and score them."""
+def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, best: bool = False,
+                 neighbours: int = 0) -> dict:
+    """Sample `num` images from the run's latest (or best) checkpoint (or an exported `.keras` file) and
+    score them. `neighbours` = K > 0 adds the memorisation check (`tfgan.neighbours`) under
+    result["neighbours"] and saves samples beside their K nearest training images, whose path is
+    result["neighbours_picture"]."""
     from tfgan import run
 
     generator, config, step = run.load_generator(run_dir, best=best)
     fake = sample(generator, num, config["latent_dim"], seed, latent_kind=config.get("latent", "gaussian"))
     real = real_images(config)
-    result = evaluate_images(fake, real.images, seed, metric_kind(real))
+    kind = metric_kind(real)
+    result = evaluate_images(fake, real.images, seed, kind)
     result["step"] = step
+    if neighbours:
+        from tfgan import neighbours as neighbours_lib
+
+        result["neighbours"] = neighbours_lib.check(fake[:1000], real.images, kind, seed)
+        path = Path(run_dir)
+        out = path.with_name(f"{path.stem}_neighbours.png") if path.is_file() else path / "neighbours.png"
+        result["neighbours_picture"] = str(neighbours_lib.save_picture(fake, real.images, kind, out, k=neighbours))
     return result
 
 

@@ -193,8 +193,9 @@ def is_conditional(model: keras.Model) -> bool:
 
 
 def num_classes(model: keras.Model) -> int:
-    """How many classes a conditional network's label embedding knows (0 for an unconditional one)."""
-    embeddings = [layer for layer in model.layers if isinstance(layer, layers.Embedding)]
+    """How many classes a conditional network's label embedding knows (0 for an unconditional one).
+    Layers inside nested models count too (an exported generator wraps the trained one)."""
+    embeddings = [layer for layer in model._flatten_layers() if isinstance(layer, layers.Embedding)]
     return embeddings[0].input_dim if is_conditional(model) and embeddings else 0
 
 

@@ -217,10 +217,16 @@ def start_run(
 
 def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
     """The generator of a run directory's latest checkpoint (or its best, kept by evaluation during
-    training), its config and step."""
+    training), its config and step. An exported `.keras` file (`python -m tfgan export`) works too."""
     from tfgan import presets
 
     run_dir = Path(run_dir)
+    if run_dir.suffix == ".keras" or run_dir.is_file():
+        from tfgan import export
+
+        if best:
+            raise TfganError(f"{run_dir} is an exported generator, which has no best checkpoint: drop --best")
+        return export.load_exported(run_dir)
     if not run_dir.is_dir():
         raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
     config = ckpt_lib.read_config(run_dir)
