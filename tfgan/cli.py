@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a preset (re-run the same command to resume)")
     train.add_argument("preset", help=f"one of: {', '.join(presets.PRESETS)}")
-    train.add_argument("--dataset", help="mnist, fashion_mnist, anime, faces, FILE.npz or a folder of images")
+    train.add_argument("--dataset", help="mnist, fashion_mnist, anime, faces, FILE.npz, a folder of images, or 2-D "
+                                         "toy data for toy-gan: ring8, grid25, spiral")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive_int, help="train until this many generator steps")
     length.add_argument("--epochs", type=_positive_int, help="train until this many epochs")
@@ -136,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="samples scored for the model card's metrics (0: no metrics)")
     export.add_argument("--seed", type=int, default=0)
 
-    gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames")
-    gif.add_argument("run_dir")
-    gif.add_argument("--out", help="default RUN_DIR/progress.gif")
+    gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames (several runs: side by side)")
+    gif.add_argument("run_dir", nargs="+", help="a run directory; several put their runs side by side")
+    gif.add_argument("--out", help="default RUN_DIR/progress.gif (required for several runs)")
+    gif.add_argument("--titles", help="several runs: their titles, comma-separated (default: the folder names)")
     gif.add_argument("--fps", type=_positive_float, default=8.0)
     gif.add_argument("--every", type=_positive_int, default=1, help="keep every k-th frame")
     gif.add_argument("--scale", type=_positive_float, default=1.0)
@@ -270,6 +272,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
         buf = io.BytesIO()
         np.save(buf, images.astype(np.float32))
         media.atomic_write_bytes(out, buf.getvalue())
+    elif images.ndim == 2:  # 2-D toy points: a scatter plot over the real data
+        from tfgan import toy
+
+        name = toy.check(config.get("dataset", "ring8"))
+        picture = toy.render(images, name, toy.sample(name, 2000, config.get("seed", 0)), size=400)
+        media.atomic_write_bytes(out, media.png_bytes(picture))
     else:
         media.save_grid(images, out, scale=2 if images.shape[1] < 48 else 1)
     which = f" of class {args.label}" if args.label is not None else ""
@@ -311,9 +319,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_gif(args: argparse.Namespace) -> int:
     from tfgan import media
 
-    run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        raise TfganError(f"run directory not found: {run_dir}")
+    run_dirs = [Path(d) for d in args.run_dir]
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise TfganError(f"run directory not found: {run_dir}")
+    if len(run_dirs) > 1:
+        if not args.out:
+            raise TfganError("several runs make one side-by-side GIF: say where with --out FILE.gif")
+        titles = args.titles.split(",") if args.titles else None
+        out = media.side_by_side_gif(run_dirs, args.out, titles, fps=args.fps)
+        print(f"{media.gif_frame_count(out)} frames of {len(run_dirs)} runs side by side -> {out}")
+        return 0
+    run_dir = run_dirs[0]
     out = Path(args.out) if args.out else run_dir / "progress.gif"
     media.make_gif(run_dir / "frames", out, fps=args.fps, every=args.every, scale=args.scale)
     print(f"{media.gif_frame_count(out)} frames -> {out}")

@@ -23,7 +23,7 @@ ANIME_KAGGLE = "splcher/animefacedataset"
 
 @dataclass
 class Images:
-    images: np.ndarray  # uint8 (N, H, W, C)
+    images: np.ndarray  # uint8 (N, H, W, C); for the 2-D toy datasets float32 points (N, 2)
     labels: np.ndarray | None
     source: str  # one line for the log: where the images came from
     # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.faces).
@@ -171,6 +171,11 @@ def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
         return load_fashion_mnist()
     if name in ("anime", "faces"):
         return load_anime(image_size, seed=seed) if name == "anime" else _faces(image_size, seed)
+    from tfgan import toy
+
+    if name in toy.DATASETS:
+        points = toy.sample(name, toy.NUM_POINTS, seed)
+        return Images(points, None, f"{name}: {len(points):,} 2-D points ({toy.num_modes(name)} modes)")
     path = Path(name).expanduser()
     if path.suffix.lower() == ".npz":
         return load_npz(path)
@@ -182,7 +187,8 @@ def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
     if path.exists():
         raise DataError(f"{path} is neither an .npz file nor a folder of images")
     raise DataError(
-        f"dataset not found: '{name}'. Use mnist, fashion_mnist, anime, faces, a FILE.npz or a folder of images"
+        f"dataset not found: '{name}'. Use mnist, fashion_mnist, anime, faces, ring8, grid25, spiral, a FILE.npz "
+        "or a folder of images"
     )
 
 
@@ -216,7 +222,8 @@ def batches(
     labels: np.ndarray | None = None,
     epochs: int | None = 1,
 ) -> tf.data.Dataset:
-    """`epochs` epochs (None: endless) of shuffled batches in [-1, 1], every batch full-size.
+    """`epochs` epochs (None: endless) of shuffled batches, every batch full-size: uint8 images become
+    floats in [-1, 1], float data (the 2-D toy points) passes unchanged.
 
     Each epoch's order depends only on (seed, epoch number), so a run resumed mid-epoch can `skip` the
     batches of `epoch` it already trained on and see the same data as an uninterrupted run. Partial
@@ -246,7 +253,9 @@ def batches(
 
     def gather(idx: tf.Tensor):
         idx = tf.sort(idx)  # reads in memory order are faster, and the batch is a set anyway
-        x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32) / 127.5 - 1.0
+        x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32)
+        if images.dtype == np.uint8:  # pixels; float data (2-D toy points) is used as it is
+            x = x / 127.5 - 1.0
         return x if targets is None else (x, tf.reshape(tf.gather(targets, idx), shape))
 
     last = epoch + epochs if epochs is not None else 2**62  # None: endless

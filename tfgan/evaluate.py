@@ -7,7 +7,8 @@
   - `faces` (the procedural faces): the shipped face-attribute classifier (`tfgan.face_metrics`): FD,
     KID, confident hair colour + style, coverage of the 80 hair-colour × style combinations, their KL;
   - `colour` (any other data): FD and KID on the face classifier's features (labelled as such), pixel
-    statistics, and Inception KID when its ImageNet weights are present.
+    statistics, and Inception KID when its ImageNet weights are present;
+  - `toy` (the 2-D datasets of `tfgan.toy`): modes covered, the high-quality share, KL from uniform.
 - `EvalCallback` scores the generator every K steps while training, adds the figures to the history
   and TensorBoard, and keeps the best checkpoint by a chosen metric besides the latest ones: long DCGAN
   runs can get worse late, and then the best one is what you want to sample from.
@@ -29,8 +30,9 @@ from tfgan.errors import TfganError
 
 # For each metric, whether larger is better.
 HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "combos_covered": True, "fd": False,
-                    "kid_mean": False, "kl_uniform": False, "kl_real": False}
-KINDS = ("mnist", "faces", "colour")
+                    "kid_mean": False, "kl_uniform": False, "kl_real": False,
+                    "modes_covered": True, "high_quality": True, "kl_modes": False}
+KINDS = ("mnist", "faces", "colour", "toy")
 
 
 def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
@@ -61,8 +63,11 @@ def is_mnist_like(image_shape) -> bool:
 
 
 def metric_kind(images: data_lib.Images | np.ndarray) -> str:
-    """Which metrics fit this data: 'mnist' (28×28 grey), 'faces' (the procedural faces) or 'colour'."""
+    """Which metrics fit this data: 'mnist' (28×28 grey), 'faces' (the procedural faces), 'toy' (2-D
+    points) or 'colour'."""
     array = images.images if isinstance(images, data_lib.Images) else np.asarray(images)
+    if array.ndim == 2:
+        return "toy"
     if is_mnist_like(array.shape[1:]):
         return "mnist"
     if isinstance(images, data_lib.Images) and images.attributes is not None:
@@ -72,7 +77,7 @@ def metric_kind(images: data_lib.Images | np.ndarray) -> str:
 
 def default_metric(kind: str) -> str:
     """What `--eval-every` keeps the best checkpoint by, unless told otherwise."""
-    return "fd" if kind == "colour" else "confident_share"
+    return {"colour": "fd", "toy": "modes_covered"}.get(kind, "confident_share")
 
 
 def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0, kind: str | None = None,
@@ -86,6 +91,10 @@ def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0, kind: str
         return face_metrics.evaluate_faces(fake, real, seed=seed)
     if kind == "colour":
         return face_metrics.evaluate_colour(fake, real, seed=seed, inception=inception)
+    if kind == "toy":
+        from tfgan import toy
+
+        return toy.mode_metrics(fake, toy.identify(real))
     raise TfganError(f"unknown metric kind '{kind}': choose one of {', '.join(KINDS)}")
 
 
@@ -95,6 +104,10 @@ def format_metrics(result: dict) -> str:
         return face_metrics.format_faces(result)
     if kind == "colour":
         return face_metrics.format_colour(result)
+    if kind == "toy":
+        from tfgan import toy
+
+        return toy.format_metrics(result)
     return metrics.format_report(result)
 
 
@@ -112,6 +125,8 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
     kind = metric_kind(real)
     result = evaluate_images(fake, real.images, seed, kind)
     result["step"] = step
+    if neighbours and kind == "toy":
+        raise TfganError("--neighbours compares images; for 2-D toy data the mode counts above say it all")
     if neighbours:
         from tfgan import neighbours as neighbours_lib
 

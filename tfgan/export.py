@@ -118,6 +118,9 @@ def write_keras(model: keras.Model, info: dict, out: Path) -> Path:
                     data = json.dumps({**json.loads(data), METADATA_KEY: info}, indent=2).encode()
                 target.writestr(item, data)
         saved.unlink()
+        from tfgan.media import _UMASK
+
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         _replace(tmp, out)
     except BaseException:
         _remove(tmp)
@@ -253,11 +256,13 @@ def card_readme(card: dict, metrics_text: str | None) -> str:
     inputs = f"`noise` (float32, N × {info['latent_dim']})"
     if info["num_classes"]:
         inputs += f" and `label` (int32, N, 0 to {info['num_classes'] - 1})"
+    source, count = card["data"].get("source", info["dataset"]), card["data"].get("images")
+    if count and f"{count:,}" not in source:
+        source += f" ({count:,} images)"
     lines = [
         f"# {card['model']}",
         "",
-        f"Trained for {card['step']:,} steps (seed {card['seed']}) on {card['data'].get('source', info['dataset'])}"
-        + (f", {card['data']['images']:,} images" if card["data"].get("images") else "") + ".",
+        f"Trained for {card['step']:,} steps (seed {card['seed']}) on {source}.",
         (f"Input: {inputs}, noise drawn from a standard normal. Output: {h}×{w}×{c} images in [-1, 1] "
          "(`.keras`) or uint8 0..255 (SavedModel and TFLite, signature `serving_default`)."),
         "",

@@ -83,24 +83,30 @@ def safe_norm(x: tf.Tensor, axis, epsilon: float = 1e-12) -> tf.Tensor:
     return tf.sqrt(tf.reduce_sum(tf.square(x), axis=axis) + epsilon)
 
 
+def alpha_shape(x: tf.Tensor) -> tf.Tensor:
+    """(batch, 1, 1, 1) for images, (batch, 1) for 2-D points: one interpolation weight per example."""
+    return tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], axis=0)
+
+
 def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor | None = None,
                      loss_scale: tf.Tensor | float = 1.0):
     """WGAN-GP (Gulrajani et al. 2017): mean (‖∇f(x̂)‖ - 1)² on x̂ = αx + (1-α)x̃, α ~ U[0, 1].
 
-    Returns (penalty, mean gradient norm). Pass `alpha` (shape (B, 1, 1, 1)) to fix the draw in tests.
+    Returns (penalty, mean gradient norm). Pass `alpha` (shape (B, 1, 1, 1), or (B, 1) for 2-D points) to
+    fix the draw in tests.
     Under mixed precision pass the optimizer's loss scale: this inner gradient is float16 too, and
     would underflow unscaled.
     """
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
     if alpha is None:
-        alpha = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)  # uniform, not normal
+        alpha = tf.random.uniform(alpha_shape(real), 0.0, 1.0)  # uniform, not normal
     interpolates = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
         scores = tf.cast(critic(interpolates, training=True), tf.float32) * loss_scale
     grads = tape.gradient(scores, interpolates) / loss_scale
-    norms = safe_norm(grads, axis=[1, 2, 3])
+    norms = safe_norm(grads, axis=list(range(1, grads.shape.rank)))
     return tf.reduce_mean(tf.square(norms - 1.0)), tf.reduce_mean(norms)
 
 

@@ -153,6 +153,47 @@ def make_gif(
     return atomic_write_bytes(out, buf.getvalue())
 
 
+def _titled(picture: np.ndarray, title: str, height: int) -> np.ndarray:
+    """The picture scaled to `height` pixels, under a white strip with its title."""
+    img = Image.fromarray(picture)
+    if img.height != height:
+        img = img.resize((round(img.width * height / img.height), height), Image.NEAREST)
+    out = Image.new("RGB", (img.width, img.height + 16), "white")
+    out.paste(img, (0, 16))
+    ImageDraw.Draw(out).text((4, 2), title, fill=(0, 0, 0))
+    return np.asarray(out)
+
+
+def side_by_side_gif(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
+                     titles: Sequence[str] | None = None, fps: float = 8.0, hold_last: float = 1.5) -> Path:
+    """One GIF of several runs' progress frames side by side, at the steps all of them have a frame for,
+    each under its title (default: the run directory's name). Frames of other sizes are scaled to the
+    first run's height."""
+    run_dirs = [Path(d) for d in run_dirs]
+    titles = list(titles) if titles is not None else [d.name for d in run_dirs]
+    if len(titles) != len(run_dirs):
+        raise TfganError(f"{len(run_dirs)} runs but {len(titles)} titles: give one title per run")
+    frames = [dict(list_frames(d / "frames")) for d in run_dirs]
+    for run_dir, found in zip(run_dirs, frames, strict=True):
+        if not found:
+            raise TfganError(f"no frames in {run_dir / 'frames'}: train that run first")
+    steps = sorted(set.intersection(*(set(f) for f in frames)))
+    if not steps:
+        raise TfganError("the runs have no frame at a common step: train them with the same --sample-every")
+    height = read_image(frames[0][steps[0]]).shape[0]
+    pictures = []
+    for step in steps:
+        panels = [_titled(read_image(f[step]), title, height) for f, title in zip(frames, titles, strict=True)]
+        gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
+        row = np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
+        pictures.append(_caption(row, f"step {step}"))
+    durations = [1000.0 / fps] * len(pictures)
+    durations[-1] = max(durations[-1], hold_last * 1000)
+    buf = io.BytesIO()
+    imageio.mimsave(buf, pictures, format="GIF", duration=durations, loop=0)
+    return atomic_write_bytes(out, buf.getvalue())
+
+
 def gif_frame_count(path: str | os.PathLike) -> int:
     with Image.open(path) as img:
         return getattr(img, "n_frames", 1)

@@ -251,6 +251,29 @@ def mlp_discriminator(image_shape: ImageShape = (28, 28, 1), width: int = 256):
     return _check(model, (None, 1))
 
 
+# --- 2-D toy data (tfgan.toy): small MLPs -------------------------------------------------------------
+
+
+def toy_generator(latent_dim: int = 16, width: int = 128) -> keras.Sequential:
+    """z -> 2-D point: three ReLU layers of `width` units and a linear output, as in the Unrolled-GAN
+    and VEEGAN mixture experiments (the points are not squashed into [-1, 1])."""
+    model = keras.Sequential(
+        [keras.Input((latent_dim,)), *[layers.Dense(width, activation="relu") for _ in range(3)], layers.Dense(2)],
+        name="generator",
+    )
+    return _check(model, (None, 2))
+
+
+def toy_discriminator(width: int = 128) -> keras.Sequential:
+    """2-D point -> one logit: three LeakyReLU layers of `width` units (no normalisation, so it also
+    serves as a WGAN critic)."""
+    stack = []
+    for _ in range(3):
+        stack += [layers.Dense(width), layers.LeakyReLU(0.2)]
+    model = keras.Sequential([keras.Input((2,)), *stack, layers.Dense(1)], name="discriminator")
+    return _check(model, (None, 1))
+
+
 # --- DCGAN (Radford et al. 2015) for 64×64 / 96×96 colour images -----------------------------------
 
 # The paper initialises every convolution from N(0, 0.02).
@@ -330,7 +353,7 @@ def dcgan_discriminator(
 
 # --- Picking the pair for a preset ------------------------------------------------------------------
 
-ARCHITECTURES = ("tutorial", "mnist", "mlp", "dcgan")
+ARCHITECTURES = ("tutorial", "mnist", "mlp", "dcgan", "toy")
 
 
 def build(
@@ -366,6 +389,13 @@ def build(
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
            hidden, g_batchnorm):
+    if architecture == "toy" or len(image_shape) == 1:
+        if architecture != "toy" or tuple(image_shape) != (2,):
+            raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
+                             f"'{architecture}' for data of shape {tuple(image_shape)}")
+        if num_classes or acgan or g_dropout or hidden or not g_batchnorm:
+            raise TfganError("the toy models take no classes, --acgan, G dropout, --hidden or g_batchnorm")
+        return toy_generator(latent_dim, width), toy_discriminator(width)
     h, w, c = image_shape
     if (num_classes or acgan or g_dropout) and architecture != "mnist":
         raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "

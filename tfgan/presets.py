@@ -155,6 +155,23 @@ PRESETS: dict[str, Preset] = {
             steps=8000,  # about 10 minutes on a 2-core CPU
             description="WGAN-GP: Wasserstein loss, gradient penalty λ=10, tuned to draw digits within minutes on a CPU",
         ),
+        Preset(
+            name="toy-gan",
+            architecture="toy",  # three-layer MLPs for 2-D points (models.toy_generator)
+            dataset="ring8",  # or grid25, spiral (tfgan.toy)
+            latent_dim=16,
+            width=128,
+            batch_size=256,
+            g_lr=1e-3,
+            d_lr=1e-3,
+            beta_1=0.5,
+            d_dropout=0.0,
+            num_samples=1024,  # points drawn from the fixed noise in every frame
+            sample_every=100,
+            checkpoint_every=1000,
+            steps=2000,  # seconds on a CPU
+            description="a standard GAN on 2-D toy data (ring8, grid25, spiral): failure modes in seconds",
+        ),
     ]
 }
 
@@ -166,6 +183,9 @@ def get(name: str) -> Preset:
 
 
 COLOUR_DATASETS = ("anime", "faces")
+# WGAN-GP on the 2-D toys: five critic steps as in the paper, at a rate that works within seconds
+# (benchmarks/RESULTS.md).
+TOY_WGAN_GP = {"optimizer": "adam", "d_steps": 5, "g_lr": 1e-3, "d_lr": 1e-3, "beta_1": 0.0, "beta_2": 0.9}
 
 
 def for_dataset(preset: Preset, dataset: str) -> Preset:
@@ -187,6 +207,8 @@ def with_loss(preset: Preset, loss: str) -> Preset:
     if loss == "wgan-clip":
         # Arjovsky et al.: RMSprop (momentum destabilises clipped critics), lr 5e-5, 5 critic steps.
         return preset.replace(loss=loss, optimizer="rmsprop", g_lr=5e-5, d_lr=5e-5, d_steps=5)
+    if loss == "wgan-gp" and preset.architecture == "toy":
+        return preset.replace(loss=loss, **TOY_WGAN_GP)
     if loss == "wgan-gp":
         # The optimizer of the wgan-gp preset, tuned by wall time on a CPU (benchmarks/RESULTS.md).
         tuned = PRESETS["wgan-gp"]

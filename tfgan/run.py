@@ -30,10 +30,13 @@ def default_run_dir(preset: Preset) -> Path:
 
 
 def architecture_for(preset: Preset, image_shape: tuple[int, int, int]) -> str:
-    """'auto' picks the 28×28 models for MNIST-sized data and DCGAN ones for larger images."""
+    """'auto' picks the 28×28 models for MNIST-sized data, the toy MLPs for 2-D points and DCGAN ones for
+    larger images."""
     if preset.architecture != "auto":
         return preset.architecture
-    return "mnist" if image_shape[:2] == (28, 28) else "dcgan"
+    if len(image_shape) == 1:
+        return "toy"
+    return "mnist" if tuple(image_shape[:2]) == (28, 28) else "dcgan"
 
 
 def run_config(preset: Preset, image_shape, dataset: str, seed: int) -> dict:
@@ -178,8 +181,11 @@ def start_run(
     claim_run_dir(run_dir, check_only=True)  # before --fresh could delete a live run's files
     if images is None:
         images = data_lib.load(dataset, preset.image_size, seed)
-    shape = (*images.shape[:2], preset.channels)
-    images.images = data_lib.match_channels(images.images, preset.channels)
+    if images.images.ndim == 2:  # 2-D toy points, not images
+        shape = images.shape
+    else:
+        shape = (*images.shape[:2], preset.channels)
+        images.images = data_lib.match_channels(images.images, preset.channels)
     say(f"data: {images.source}")
     if preset.num_classes:
         check_labels(images, preset.num_classes, dataset)

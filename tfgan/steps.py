@@ -54,6 +54,9 @@ class GANSteps:
             raise TfganError("wgan-clip trains on one device only: use wgan-gp with several devices")
         self.preset = preset
         self.augment_policy = augment.parse_policy(preset.diffaugment)
+        self.points = len(generator.output_shape) == 2  # the 2-D toy data (tfgan.toy), not images
+        if self.augment_policy and self.points:
+            raise TfganError("DiffAugment transforms images, not 2-D points: drop --diffaugment for toy data")
         self.generator = generator
         self.discriminator = discriminator
         self.seed = seed
@@ -184,7 +187,7 @@ class GANSteps:
                 fake_logits, _ = self.discriminate(fake_images, labels)
                 d_loss = self._d_loss(real_logits, fake_logits) + self._class_loss(labels, real_classes)
                 if self.preset.loss == "wgan-gp":
-                    alpha = self.rng.uniform([tf.shape(real_images)[0], 1, 1, 1])
+                    alpha = self.rng.uniform(losses.alpha_shape(real_images))
 
                     def critic(images, training=True, labels=labels):
                         return self.discriminate(images, labels)[0]

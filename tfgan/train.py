@@ -80,6 +80,8 @@ class GANTrainer(GANSteps):
         self.run_dir = Path(run_dir)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.frame_samples: np.ndarray | None = None  # the samples of the latest progress frame
+        # 2-D toy data: which dataset (for the frames' axes) and real points drawn faintly behind samples
+        self.toy_dataset, self._frame_real = preset.dataset, None
         self._frame_writer = ThreadPoolExecutor(1, thread_name_prefix="tfgan-frames")
         self._frame_writes: list[Future] = []
         extra = {"ema_generator": self.ema_generator} if self.ema_generator is not None else {}
@@ -119,6 +121,15 @@ class GANTrainer(GANSteps):
         # Kept for the callbacks of this step (the health check), so the samples are drawn once.
         self.frame_samples = self.generate()
         path = media.frame_path(self.run_dir / "frames", step)
+        if self.points:  # 2-D toy data: the samples over the real points, D's field behind them
+            from tfgan import toy
+
+            name = self.toy_dataset
+            field = np.asarray(self.discriminator(toy.field_grid(name), training=False), np.float32)
+            self._frame_writes.append(self._frame_writer.submit(
+                lambda: media.atomic_write_bytes(path, media.png_bytes(toy.render(
+                    self.frame_samples, name, self._frame_real, field, f"step {step}"), compress_level=1))))
+            return path
         self._frame_writes.append(self._frame_writer.submit(
             media.save_grid, self.frame_samples, path, scale=2 if self.generator.output_shape[1] < 48 else 1,
             compress_level=1))
@@ -211,6 +222,10 @@ class GANTrainer(GANSteps):
         labels = labels if self.conditional else None
         self.anneal_steps.assign(float(steps))
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
+        if self.points:
+            from tfgan import toy
+
+            self.toy_dataset, self._frame_real = toy.identify(images), np.asarray(images[:1500])
         # (0 when the data is smaller than a batch: batches() below says so in words)
         per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
         if not media.list_frames(self.run_dir / "frames"):
