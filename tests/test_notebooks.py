@@ -14,7 +14,8 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 
 def test_notebooks_exist():
-    assert {"01_mnist_dcgan", "02_anime_dcgan", "03_wgan_gp", "04_conditional_gan", "05_latent_space"} <= set(IDS)
+    assert {"01_mnist_dcgan", "02_anime_dcgan", "03_wgan_gp", "04_conditional_gan", "05_latent_space",
+            "06_failure_modes"} <= set(IDS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
