@@ -137,10 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="samples scored for the model card's metrics (0: no metrics)")
     export.add_argument("--seed", type=int, default=0)
 
-    gif = sub.add_parser("gif", help="re-export a run's progress GIF from its saved frames (several runs: side by side)")
+    gif = sub.add_parser("gif", help="re-export a run's progress as GIF, WebP or MP4 from its saved frames "
+                                     "(several runs: side by side)")
     gif.add_argument("run_dir", nargs="+", help="a run directory; several put their runs side by side")
-    gif.add_argument("--out", help="default RUN_DIR/progress.gif (required for several runs)")
+    gif.add_argument("--out", help=".gif, .webp or .mp4; default RUN_DIR/progress.gif (required for several runs)")
     gif.add_argument("--titles", help="several runs: their titles, comma-separated (default: the folder names)")
+    gif.add_argument("--samples", type=_positive_int, metavar="N", help="keep the first N cells of each frame's grid")
+    gif.add_argument("--cells", metavar="LIST", help="keep these cells of each frame's grid, e.g. 0,5,9-12")
+    gif.add_argument("--rows", metavar="LIST", help="keep these rows of each frame's grid (a cGAN: digits), e.g. 3,7")
+    gif.add_argument("--steps", metavar="A:B", help="only frames from step A to step B (A: or :B for open ends)")
+    gif.add_argument("--pace", choices=["linear", "log"], default="linear",
+                     help="frames evenly in steps (linear) or in log-steps, so the early changes get screen time")
+    gif.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="total length, instead of --fps")
+    gif.add_argument("--hold-last", type=float, default=1.5, metavar="SECONDS", help="hold the last frame (default 1.5)")
+    gif.add_argument("--caption", default="step {step}",
+                     help="caption template: {step}, {epoch}, {minutes}, and metrics logged by --eval-every "
+                          "such as {fd} or {confident_share} (default 'step {step}')")
+    gif.add_argument("--no-caption", action="store_true")
+    gif.add_argument("--align", choices=["step", "time"], default="step",
+                     help="several runs: frames at the same step, or at the same wall time")
+    gif.add_argument("--max-mb", type=_positive_float, metavar="M",
+                     help="fit this size: lower the frame rate, then the frame count, then the scale")
     gif.add_argument("--fps", type=_positive_float, default=8.0)
     gif.add_argument("--every", type=_positive_int, default=1, help="keep every k-th frame")
     gif.add_argument("--scale", type=_positive_float, default=1.0)
@@ -323,17 +340,17 @@ def cmd_gif(args: argparse.Namespace) -> int:
     for run_dir in run_dirs:
         if not run_dir.is_dir():
             raise TfganError(f"run directory not found: {run_dir}")
-    if len(run_dirs) > 1:
-        if not args.out:
-            raise TfganError("several runs make one side-by-side GIF: say where with --out FILE.gif")
-        titles = args.titles.split(",") if args.titles else None
-        out = media.side_by_side_gif(run_dirs, args.out, titles, fps=args.fps)
-        print(f"{media.gif_frame_count(out)} frames of {len(run_dirs)} runs side by side -> {out}")
-        return 0
-    run_dir = run_dirs[0]
-    out = Path(args.out) if args.out else run_dir / "progress.gif"
-    media.make_gif(run_dir / "frames", out, fps=args.fps, every=args.every, scale=args.scale)
-    print(f"{media.gif_frame_count(out)} frames -> {out}")
+    if len(run_dirs) > 1 and not args.out:
+        raise TfganError("several runs make one side-by-side animation: say where with --out FILE.gif")
+    out = Path(args.out) if args.out else run_dirs[0] / "progress.gif"
+    result = media.export_progress(
+        run_dirs, out, fps=args.fps, duration=args.duration, every=args.every, scale=args.scale, cells=args.cells,
+        samples=args.samples, rows=args.rows, steps=args.steps, pace=args.pace, hold_last=args.hold_last,
+        caption=None if args.no_caption else args.caption, titles=args.titles.split(",") if args.titles else None,
+        align=args.align, max_mb=args.max_mb)
+    side = f" of {len(run_dirs)} runs side by side" if len(run_dirs) > 1 else ""
+    print(f"{result['frames']} frames{side} at {result['fps']:.3g} fps, {result['bytes'] / 2**20:.2f} MB -> {out}"
+          + (f" ({result['note']})" if result["note"] else ""))
     return 0
 
 

@@ -147,10 +147,9 @@ def make_gif(
                 for p in pictures]
     durations = [1.0 / fps] * len(pictures)
     durations[-1] = max(durations[-1], hold_last)
-    buf = io.BytesIO()
-    # imageio's pillow plugin takes duration in milliseconds per frame.
-    imageio.mimsave(buf, pictures, format="GIF", duration=[d * 1000 for d in durations], loop=0)
-    return atomic_write_bytes(out, buf.getvalue())
+    from tfgan.animation import encode
+
+    return atomic_write_bytes(out, encode(pictures, durations, ".gif"))
 
 
 def _titled(picture: np.ndarray, title: str, height: int) -> np.ndarray:
@@ -192,6 +191,14 @@ def side_by_side_gif(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLi
     buf = io.BytesIO()
     imageio.mimsave(buf, pictures, format="GIF", duration=durations, loop=0)
     return atomic_write_bytes(out, buf.getvalue())
+
+
+def export_progress(run_dirs, out: str | os.PathLike, **options) -> dict:
+    """GIF, WebP or MP4 of one run's frames or several runs side by side, with cell crops, step ranges,
+    log pace, captions and a size budget: see `tfgan.animation.export_progress`."""
+    from tfgan import animation
+
+    return animation.export_progress(run_dirs, out, **options)
 
 
 def gif_frame_count(path: str | os.PathLike) -> int:
