@@ -43,11 +43,13 @@ def test_identify_and_bad_names():
         toy.mode_metrics(np.zeros((4, 3)), "ring8")
 
 
-@pytest.mark.parametrize(("name", "loss"), [("ring8", "nonsaturating"), ("grid25", "wgan-gp"),
-                                            ("spiral", "hinge")])
-def test_toy_preset_trains_draws_frames_and_is_scored(tmp_path, name, loss):
+@pytest.mark.parametrize(("name", "loss", "tricks"), [
+    ("ring8", "nonsaturating", {"real_label": 0.9, "instance_noise": 0.2}), ("grid25", "wgan-gp", {}),
+    ("spiral", "hinge", {"spectral_norm": True}), ("ring8", "wgan-clip", {}), ("grid25", "minimax", {"d_steps": 2}),
+    ("spiral", "lsgan", {"label_flip": 0.0})])
+def test_toy_preset_trains_draws_frames_and_is_scored(tmp_path, name, loss, tricks):
     preset = presets.with_loss(presets.get("toy-gan"), loss).replace(
-        dataset=name, batch_size=64, sample_every=10, checkpoint_every=20, ema=0.99)
+        dataset=name, batch_size=64, sample_every=10, checkpoint_every=20, ema=0.99, **tricks)
     trainer, images = run.start_run(preset, tmp_path / "run", name, verbose=False)
     assert images.images.shape == (toy.NUM_POINTS, 2) and images.images.dtype == np.float32
     result = trainer.fit(images.images, 20, progress=False)

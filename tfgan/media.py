@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import imageio.v2 as imageio  # the v2 API: imageio.imread at top level is deprecated
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -167,30 +166,9 @@ def side_by_side_gif(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLi
                      titles: Sequence[str] | None = None, fps: float = 8.0, hold_last: float = 1.5) -> Path:
     """One GIF of several runs' progress frames side by side, at the steps all of them have a frame for,
     each under its title (default: the run directory's name). Frames of other sizes are scaled to the
-    first run's height."""
-    run_dirs = [Path(d) for d in run_dirs]
-    titles = list(titles) if titles is not None else [d.name for d in run_dirs]
-    if len(titles) != len(run_dirs):
-        raise TfganError(f"{len(run_dirs)} runs but {len(titles)} titles: give one title per run")
-    frames = [dict(list_frames(d / "frames")) for d in run_dirs]
-    for run_dir, found in zip(run_dirs, frames, strict=True):
-        if not found:
-            raise TfganError(f"no frames in {run_dir / 'frames'}: train that run first")
-    steps = sorted(set.intersection(*(set(f) for f in frames)))
-    if not steps:
-        raise TfganError("the runs have no frame at a common step: train them with the same --sample-every")
-    height = read_image(frames[0][steps[0]]).shape[0]
-    pictures = []
-    for step in steps:
-        panels = [_titled(read_image(f[step]), title, height) for f, title in zip(frames, titles, strict=True)]
-        gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
-        row = np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
-        pictures.append(_caption(row, f"step {step}"))
-    durations = [1000.0 / fps] * len(pictures)
-    durations[-1] = max(durations[-1], hold_last * 1000)
-    buf = io.BytesIO()
-    imageio.mimsave(buf, pictures, format="GIF", duration=durations, loop=0)
-    return atomic_write_bytes(out, buf.getvalue())
+    first run's height. (`export_progress` has every other option.)"""
+    titles = list(titles) if titles is not None else [Path(d).name for d in run_dirs]
+    return Path(export_progress(list(run_dirs), out, titles=titles, fps=fps, hold_last=hold_last)["path"])
 
 
 def export_progress(run_dirs, out: str | os.PathLike, **options) -> dict:
