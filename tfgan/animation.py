@@ -10,7 +10,6 @@ much screen time as the slow late ones).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -103,24 +102,6 @@ def choose_steps(steps: list[int], every: int = 1, pace: str = "linear", step_ra
     return chosen
 
 
-def read_history(run_dir: str | os.PathLike) -> list[dict]:
-    """history.csv as dicts of floats (empty for a run without one). Read here with the csv module, so
-    that exporting an animation does not import TensorFlow."""
-    path = Path(run_dir) / "history.csv"
-    if not path.is_file():
-        return []
-    rows = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            try:
-                parsed = {k: float(v) for k, v in row.items() if k and v not in ("", None)}
-                parsed["step"] = int(parsed["step"])
-            except (KeyError, ValueError):
-                continue  # a damaged line: its caption fields are left empty
-            rows.append(parsed)
-    return rows
-
-
 def wall_minutes(run_dir: str | os.PathLike) -> dict[int, float]:
     """Minutes of training at each logged step, from history.csv's images/s and the batch size."""
     try:
@@ -129,6 +110,8 @@ def wall_minutes(run_dir: str | os.PathLike) -> dict[int, float]:
         config = {}
     per_step = config.get("batch_size", 64) * config.get("d_steps", 1)
     seconds, out = 0.0, {}
+    from tfgan.media import read_history
+
     for row in read_history(run_dir):
         rate = row.get("images/s")
         if isinstance(rate, (int, float)) and rate > 0 and math.isfinite(rate):
@@ -327,7 +310,7 @@ def export_progress(
             chosen_cells, cols = parse_cells(cells, total), None
         selections.append((layout, (chosen_cells, cols)))
 
-    histories = [{int(r["step"]): r for r in read_history(d)} for d in run_dirs]
+    histories = [{int(r["step"]): r for r in media.read_history(d)} for d in run_dirs]
     pictures = []
     for row in per_run:
         panels = []

@@ -7,6 +7,7 @@ leaves a half-written PNG or GIF behind.
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import math
 import os
@@ -177,6 +178,22 @@ def export_progress(run_dirs, out: str | os.PathLike, **options) -> dict:
     from tfgan import animation
 
     return animation.export_progress(run_dirs, out, **options)
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict]:
+    """A run's history.csv as dicts of floats (step and epoch as ints); [] for a run without one. Here,
+    not beside the loop that writes it, so that reading it (for captions) does not import TensorFlow."""
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed = {k: float(v) for k, v in row.items() if k and v not in ("", None)}
+            parsed["step"] = int(parsed["step"])
+            parsed["epoch"] = int(parsed.get("epoch", 0))
+            rows.append(parsed)
+    return rows
 
 
 def gif_frame_count(path: str | os.PathLike) -> int:

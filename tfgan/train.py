@@ -27,6 +27,7 @@ from tfgan import data as data_lib
 from tfgan import health, media
 from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
+from tfgan.media import read_history  # noqa: F401  (history.csv back as dicts; kept importable from here)
 from tfgan.presets import Preset
 from tfgan.signals import StopRequests
 from tfgan.steps import GANSteps
@@ -185,7 +186,7 @@ class GANTrainer(GANSteps):
         if not restored:
             return None
         self.saved_step = step
-        self.history = [row for row in read_history(self.run_dir) if row["step"] <= step]
+        self.history = [row for row in media.read_history(self.run_dir) if row["step"] <= step]
         # The learning rates are optimizer variables, so the checkpoint brought back the old ones: use
         # this run's, so that re-running with a lower --g-lr / --d-lr takes effect.
         self.g_optimizer.learning_rate = self.preset.g_lr
@@ -348,15 +349,3 @@ def write_history(run_dir: str | os.PathLike, history: Sequence[dict]) -> None:
     media.atomic_write_bytes(Path(run_dir) / "history.csv", buf.getvalue().encode())
 
 
-def read_history(run_dir: str | os.PathLike) -> list[dict]:
-    path = Path(run_dir) / "history.csv"
-    if not path.is_file():
-        return []
-    rows = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
-            parsed["step"] = int(parsed["step"])
-            parsed["epoch"] = int(parsed.get("epoch", 0))
-            rows.append(parsed)
-    return rows
