@@ -245,3 +245,18 @@ def test_cli_export_and_sample_from_the_file(runs, tmp_path):
     (tmp_path / "x.keras").write_bytes(b"junk")
     result = tfgan("sample", tmp_path / "x.keras", "--out", tmp_path / "t.png")
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "not a Keras model file" in result.stderr
+
+
+def test_a_toy_generator_exports_points(tmp_path):
+    import tensorflow as tf
+
+    trainer, points = run.start_run(presets.get("toy-gan").replace(sample_every=5), tmp_path / "toy", verbose=False)
+    trainer.fit(points.images, 5, progress=False)
+    card = export.export_run(tmp_path / "toy", num=500)
+    assert card["metrics"]["kind"] == "toy" and "modes_covered" in card["metrics"]
+    export.export_run(tmp_path / "toy", fmt="savedmodel", num=0)
+    serve = tf.saved_model.load(str(tmp_path / "toy" / "export" / "saved_model")).signatures["serving_default"]
+    out = serve(noise=tf.constant(latent.sample(3, 16, seed=1)))["points"].numpy()
+    generator, _, _ = run.load_generator(tmp_path / "toy")
+    np.testing.assert_allclose(out, np.asarray(generator(latent.sample(3, 16, seed=1))), atol=1e-5)
+    assert "2-D points" in (tmp_path / "toy" / "export" / "README.md").read_text()

@@ -158,8 +158,14 @@ def load_exported(path: str | os.PathLike) -> tuple[keras.Model, dict, int]:
 
 
 def serving_function(model: keras.Model, info: dict):
-    """noise (and labels) -> {"images": uint8 0..255}, the function that SavedModel and TFLite carry."""
+    """noise (and labels) -> {"images": uint8 0..255}, the function that SavedModel and TFLite carry
+    ({"points": float32} for a generator of 2-D toy points)."""
     noise_spec = tf.TensorSpec([None, info["latent_dim"]], tf.float32, name="noise")
+    if len(info["image_shape"]) == 1:
+        @tf.function(input_signature=[noise_spec])
+        def serve_points(noise):
+            return {"points": tf.cast(model(noise, training=False), tf.float32)}
+        return serve_points
 
     def to_uint8(images):
         return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
@@ -220,7 +226,11 @@ def write_tflite(model: keras.Model, info: dict, out: Path) -> Path:
 
 
 def grid_one_liner(filename: str, info: dict) -> str:
-    """One line of Python that loads the .keras file (plain Keras) and saves a 4×4 grid as grid.png."""
+    """One line of Python that loads the .keras file (plain Keras) and saves a 4×4 grid as grid.png
+    (prints a few points for a generator of 2-D toy points)."""
+    if len(info["image_shape"]) == 1:
+        return (f"import keras, numpy as np; g = keras.saving.load_model('{filename}'); "
+                f"print(np.asarray(g(np.random.normal(size=(5, {info['latent_dim']})).astype('float32'))))")
     h, w, c = info["image_shape"]
     call = (f"g([np.random.normal(size=(16, {info['latent_dim']})).astype('float32'), np.arange(16) % "
             f"{info['num_classes']}])" if info["num_classes"] else
@@ -252,7 +262,7 @@ def model_card(info: dict, config: dict, metrics: dict | None, data: dict | None
 
 def card_readme(card: dict, metrics_text: str | None) -> str:
     info = card["generator"]
-    h, w, c = info["image_shape"]
+    shape = "×".join(map(str, info["image_shape"]))
     inputs = f"`noise` (float32, N × {info['latent_dim']})"
     if info["num_classes"]:
         inputs += f" and `label` (int32, N, 0 to {info['num_classes'] - 1})"
@@ -263,12 +273,14 @@ def card_readme(card: dict, metrics_text: str | None) -> str:
         f"# {card['model']}",
         "",
         f"Trained for {card['step']:,} steps (seed {card['seed']}) on {source}.",
-        (f"Input: {inputs}, noise drawn from a standard normal. Output: {h}×{w}×{c} images in [-1, 1] "
+        (f"Input: {inputs}, noise drawn from a standard normal. Output: 2-D points (float32)."
+         if len(info["image_shape"]) == 1 else
+         f"Input: {inputs}, noise drawn from a standard normal. Output: {shape} images in [-1, 1] "
          "(`.keras`) or uint8 0..255 (SavedModel and TFLite, signature `serving_default`)."),
         "",
         "Files: " + ", ".join(f"`{name}` ({fmt})" for fmt, name in sorted(card["files"].items())),
         "",
-        "Draw a 4×4 grid with nothing but Keras, NumPy and Pillow:",
+        "Use it with nothing but Keras, NumPy (and Pillow for the grid):",
         "",
         "```python",
         card["load"],
