@@ -4,6 +4,7 @@ import pytest
 from tfgan import presets, run
 from tfgan.checkpoint import CheckpointMismatch
 from tfgan.data import Images
+from tfgan.errors import TfganError
 from tfgan.train import read_history
 
 TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
@@ -72,3 +73,21 @@ def test_mismatch_caught_even_without_config(tmp_path, digits):
     (tmp_path / "config.json").unlink()
     with pytest.raises(CheckpointMismatch, match="does not fit"):
         _start(tmp_path, digits, TINY.replace(width=16))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "is unreadable"), ("[1, 2]", "is not a tfgan run config"),
+    ('{"config_version": 2, "preset": "mnist-dcgan"}', "written by a newer tfgan .config version 2")])
+def test_garbage_or_future_config_is_one_line_and_changes_nothing(tmp_path, digits, content, message):
+    trainer, images = _start(tmp_path, digits)
+    trainer.fit(images.images, 5, progress=False)
+    (tmp_path / "config.json").write_text(content)
+    before = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    with pytest.raises(TfganError, match=message):
+        _start(tmp_path, digits)
+    with pytest.raises(TfganError, match=message):
+        run.load_generator(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == before
+    assert (tmp_path / "config.json").read_text() == content
+    trainer, _ = _start(tmp_path, digits, fresh=True)  # --fresh still starts over
+    assert int(trainer.step) == 0

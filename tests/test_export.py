@@ -156,7 +156,7 @@ def test_sample_and_eval_accept_an_exported_file(exported, runs, tmp_path):
         run.load_generator(path, best=True)
 
 
-def test_bad_exports_are_one_clear_error_and_leave_nothing(runs, tmp_path, digits):
+def test_bad_exports_are_one_clear_error_and_leave_nothing(runs, exported, tmp_path, digits):
     _, dcgan, _ = runs
     empty = tmp_path / "empty"
     run.start_run(presets.get("mnist-dcgan").replace(**TINY), empty, images=Images(digits[:64], None, "d"),
@@ -169,6 +169,8 @@ def test_bad_exports_are_one_clear_error_and_leave_nothing(runs, tmp_path, digit
         export.export_run(dcgan, fmt="onnx", num=0)
     with pytest.raises(TfganError, match=r"\.keras file"):
         export.export_run(dcgan, out=tmp_path / "g.h5", num=0)
+    with pytest.raises(TfganError, match="export takes the run directory"):
+        export.export_run(dcgan / "export" / "generator.keras", num=0)
     # An --out that cannot be written: under a regular file, and (unless running as root) read-only.
     (tmp_path / "a_file").write_text("in the way")
     for fmt, name in (("keras", "g.keras"), ("savedmodel", "sm"), ("tflite", "g.tflite")):
@@ -260,3 +262,14 @@ def test_a_toy_generator_exports_points(tmp_path):
     generator, _, _ = run.load_generator(tmp_path / "toy")
     np.testing.assert_allclose(out, np.asarray(generator(latent.sample(3, 16, seed=1))), atol=1e-5)
     assert "2-D points" in (tmp_path / "toy" / "export" / "README.md").read_text()
+
+
+def test_exports_get_the_usual_permissions(exported, runs):
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    folder = runs[1] / "export"
+    for name, mode in (("generator.keras", 0o666), ("generator.tflite", 0o666), ("saved_model", 0o777),
+                       ("model_card.json", 0o666)):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == mode & ~umask, name

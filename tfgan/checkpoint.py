@@ -36,14 +36,25 @@ class CheckpointDamaged(TfganError):
     """Every checkpoint of the run directory is unreadable."""
 
 
+CONFIG_VERSION = 1  # raised when config.json changes in a way older tfgan cannot read
+
+
 def read_config(run_dir: str | Path) -> dict | None:
+    """The run's config.json; None when there is none. Garbage, or a config written by a newer tfgan,
+    is a one-line error (the run's checkpoints stay as they are)."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        config = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise TfganError(f"{path} is unreadable ({e}); delete it or pass --fresh") from e
+        raise TfganError(f"{path} is unreadable ({str(e)[:80]}); delete it or pass --fresh") from e
+    if not isinstance(config, dict) or not isinstance(config.get("config_version", 1), int):
+        raise TfganError(f"{path} is not a tfgan run config; delete it or pass --fresh")
+    if config.get("config_version", 1) > CONFIG_VERSION:
+        raise TfganError(f"{path} was written by a newer tfgan (config version {config['config_version']}, this one "
+                         f"reads up to {CONFIG_VERSION}): upgrade tfgan (pip install -U tfgan) to use this run")
+    return config
 
 
 def write_config(run_dir: str | Path, config: dict) -> None:

@@ -192,6 +192,9 @@ def write_savedmodel(model: keras.Model, info: dict, out: Path) -> Path:
         archive.write_out(str(tmp), verbose=False)
         (tmp / "assets.extra").mkdir(exist_ok=True)
         (tmp / "assets.extra" / "tfgan.json").write_text(json.dumps(info, indent=2))
+        from tfgan.media import _UMASK
+
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a 0700 folder; give the usual permissions
         _replace(tmp, out)
     except BaseException:
         _remove(tmp)
@@ -318,6 +321,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
 
     if fmt not in FORMATS:
         raise TfganError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    if Path(run_dir).is_file():
+        raise TfganError(f"{run_dir} is a file: export takes the run directory it came from")
     generator, config, step = run.load_generator(run_dir, best=best)
     out = Path(out) if out else Path(run_dir) / "export" / DEFAULT_NAMES[fmt]
     if fmt == "keras" and out.suffix != ".keras":

@@ -42,7 +42,8 @@ def architecture_for(preset: Preset, image_shape: tuple[int, int, int]) -> str:
 def run_config(preset: Preset, image_shape, dataset: str, seed: int) -> dict:
     config = preset.to_dict()
     config.update(preset=preset.name, architecture=architecture_for(preset, image_shape),
-                  image_shape=list(image_shape), dataset=dataset, seed=seed)
+                  image_shape=list(image_shape), dataset=dataset, seed=seed,
+                  config_version=ckpt_lib.CONFIG_VERSION)
     return config
 
 
