@@ -171,3 +171,15 @@ def test_default_gif_is_smaller_than_the_old_writer_at_the_same_frames(tmp_path,
     assert new["frames"] == media.gif_frame_count(made) == 31
     assert new["bytes"] < 0.8 * (tmp_path / "old.gif").stat().st_size  # measured: 75%
     assert made.stat().st_size < 0.8 * (tmp_path / "old.gif").stat().st_size
+
+
+def test_a_stray_file_named_like_a_frame_is_skipped_as_by_the_training_gif(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    media.frame_path(run / "frames", 55).write_bytes(b"not a png")
+    result = media.export_progress(run, tmp_path / "p.gif")
+    assert result["frames"] == 11 and "skipped 1 unreadable frame file(s): step_0000055.png" in capsys.readouterr().out
+    for path in (run / "frames").iterdir():
+        if path.name != "step_0000055.png":
+            path.write_bytes(b"")
+    with pytest.raises(TfganError, match="none of the frames"):
+        media.export_progress(run, tmp_path / "q.gif")

@@ -311,11 +311,15 @@ def export_progress(
         selections.append((layout, (chosen_cells, cols)))
 
     histories = [{int(r["step"]): r for r in media.read_history(d)} for d in run_dirs]
+    readable = media.read_frames([frames[i][s] for row in per_run for i, s in enumerate(row)])
+    per_run = [row for row in per_run if all(frames[i][s] in readable for i, s in enumerate(row))]
+    if not per_run:
+        raise TfganError(f"none of the frames in {run_dirs[0] / 'frames'} could be read: delete them and train again")
     pictures = []
     for row in per_run:
         panels = []
         for i, (run_dir, s) in enumerate(zip(run_dirs, row, strict=True)):
-            picture = media.read_image(frames[i][s])
+            picture = readable[frames[i][s]]
             layout, chosen_cells = selections[i]
             if layout is not None:
                 picture = crop_cells(picture, layout, *chosen_cells)
@@ -327,6 +331,7 @@ def export_progress(
         if caption:
             picture = media._caption(picture, caption_text(caption, run_dirs[0], row[0], histories[0], minutes[0]))
         pictures.append(picture)
+    pictures = media.same_size(pictures)
 
     base_fps = len(pictures) / duration if duration else fps
     result = _fit(pictures, base_fps, hold_last, scale, suffix, max_mb)

@@ -130,10 +130,12 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
     if neighbours:
         from tfgan import neighbours as neighbours_lib
 
-        result["neighbours"] = neighbours_lib.check(fake[:1000], real.images, kind, seed)
+        train_features = neighbours_lib.features(real.images, kind)  # once, for the rates and the picture
+        result["neighbours"] = neighbours_lib.check(fake[:1000], real.images, kind, seed, train_features)
         path = Path(run_dir)
         out = path.with_name(f"{path.stem}_neighbours.png") if path.is_file() else path / "neighbours.png"
-        result["neighbours_picture"] = str(neighbours_lib.save_picture(fake, real.images, kind, out, k=neighbours))
+        result["neighbours_picture"] = str(neighbours_lib.save_picture(fake, real.images, kind, out, k=neighbours,
+                                                                       train_features=train_features))
     return result
 
 

@@ -19,6 +19,7 @@ written under a temporary name and renamed, so a failed export leaves nothing ha
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import math
 import os
@@ -75,18 +76,15 @@ def generator_info(config: dict, step: int, best: bool) -> dict:
 # --------------------------------------------------------------------------
 
 
-def _temp_sibling(path: Path, directory: bool = False) -> Path:
+def _temp_folder(path: Path) -> Path:
+    """An empty folder beside `path`, to be renamed to it once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
+    return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    """Move a finished file or folder into place; an older folder of that name goes only then."""
-    if tmp.is_dir() and path.exists():
+def _replace_folder(tmp: Path, path: Path) -> None:
+    """Move a finished folder into place; an older folder of that name goes only then."""
+    if path.exists():
         old = path.with_name(f".{path.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(path, old)
@@ -96,10 +94,6 @@ def _replace(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
 
 
-def _remove(tmp: Path) -> None:
-    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-
-
 # --------------------------------------------------------------------------
 # The three formats
 # --------------------------------------------------------------------------
@@ -107,26 +101,20 @@ def _remove(tmp: Path) -> None:
 
 def write_keras(model: keras.Model, info: dict, out: Path) -> Path:
     """`model.save`, with `info` added to the archive's metadata.json (Keras itself ignores it)."""
-    tmp = _temp_sibling(out)
-    try:
-        saved = tmp.with_suffix(".keras")  # Keras insists on the extension
+    from tfgan.media import atomic_write_bytes
+
+    out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the model is saved
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "generator.keras"  # Keras insists on the extension
         model.save(saved)
-        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as target:
             for item in source.infolist():
                 data = source.read(item.filename)
                 if item.filename == "metadata.json":
                     data = json.dumps({**json.loads(data), METADATA_KEY: info}, indent=2).encode()
                 target.writestr(item, data)
-        saved.unlink()
-        from tfgan.media import _UMASK
-
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
-        _replace(tmp, out)
-    except BaseException:
-        _remove(tmp)
-        tmp.with_suffix(".keras").unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write_bytes(out, buf.getvalue())
 
 
 def read_info(path: str | os.PathLike) -> dict:
@@ -184,7 +172,7 @@ def serving_function(model: keras.Model, info: dict):
 def write_savedmodel(model: keras.Model, info: dict, out: Path) -> Path:
     from keras.export import ExportArchive
 
-    tmp = _temp_sibling(out, directory=True)
+    tmp = _temp_folder(out)
     try:
         archive = ExportArchive()
         archive.track(model)
@@ -195,9 +183,9 @@ def write_savedmodel(model: keras.Model, info: dict, out: Path) -> Path:
         from tfgan.media import _UMASK
 
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a 0700 folder; give the usual permissions
-        _replace(tmp, out)
+        _replace_folder(tmp, out)
     except BaseException:
-        _remove(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 

@@ -109,6 +109,27 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
+def read_frames(paths: Sequence[Path]) -> dict[Path, np.ndarray]:
+    """The frames that can be read, by path; the others (a stray file named like a frame, a frame cut
+    short) are skipped with one notice."""
+    pictures, unreadable = {}, []
+    for path in dict.fromkeys(paths):
+        try:
+            pictures[path] = read_image(path)
+        except (OSError, ValueError) as e:
+            unreadable.append(f"{path.name} ({str(e).splitlines()[0][:60]})")
+    if unreadable:
+        print(f"notice: skipped {len(unreadable)} unreadable frame file(s): {', '.join(unreadable[:3])}")
+    return pictures
+
+
+def same_size(pictures: list[np.ndarray]) -> list[np.ndarray]:
+    """Pictures of another size than the first (a stray file among the frames) scaled to match it."""
+    size = pictures[0].shape[1::-1]
+    return [p if p.shape[1::-1] == size else np.asarray(Image.fromarray(p).resize(size, Image.NEAREST))
+            for p in pictures]
+
+
 def make_gif(
     frames_dir: str | os.PathLike,
     out: str | os.PathLike,
@@ -127,24 +148,19 @@ def make_gif(
     chosen = frames[::every]
     if chosen[-1] != frames[-1]:
         chosen.append(frames[-1])  # always end on the latest samples
-    pictures, unreadable = [], []
+    readable = read_frames([path for _, path in chosen])
+    pictures = []
     for step, path in chosen:
-        try:
-            picture = read_image(path)
-        except (OSError, ValueError) as e:  # a stray file named like a frame, a frame cut short
-            unreadable.append(f"{path.name} ({str(e).splitlines()[0][:60]})")
+        if path not in readable:
             continue
+        picture = readable[path]
         if scale != 1:
             size = (round(picture.shape[1] * scale), round(picture.shape[0] * scale))
             picture = np.asarray(Image.fromarray(picture).resize(size, Image.NEAREST))
         pictures.append(_caption(picture, f"step {step}") if caption else picture)
-    if unreadable:
-        print(f"notice: skipped {len(unreadable)} unreadable frame file(s): {', '.join(unreadable[:3])}")
     if not pictures:
         raise TfganError(f"none of the frames in {frames_dir} could be read: delete them and train again")
-    size = pictures[0].shape[1::-1]  # frames of another size (a stray file) are scaled to the first
-    pictures = [p if p.shape[1::-1] == size else np.asarray(Image.fromarray(p).resize(size, Image.NEAREST))
-                for p in pictures]
+    pictures = same_size(pictures)
     durations = [1.0 / fps] * len(pictures)
     durations[-1] = max(durations[-1], hold_last)
     from tfgan.animation import encode

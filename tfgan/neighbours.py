@@ -88,11 +88,14 @@ def copy_rates(fake_vecs: np.ndarray, train_vecs: np.ndarray, seed: int = 0) -> 
     }
 
 
-def check(fake: np.ndarray, train: np.ndarray, kind: str, seed: int = 0) -> dict:
-    """Copy rates in feature space and in pixel space: {"features": {...}, "pixels": {...}}."""
+def check(fake: np.ndarray, train: np.ndarray, kind: str, seed: int = 0,
+          train_features: np.ndarray | None = None) -> dict:
+    """Copy rates in feature space and in pixel space: {"features": {...}, "pixels": {...}}.
+    `train_features`: `features(train, kind)` when the caller already has them."""
     if len(fake) == 0 or len(train) == 0:
         raise TfganError("the memorisation check needs generated samples and training images")
-    return {"features": copy_rates(features(fake, kind), features(train, kind), seed),
+    train_features = features(train, kind) if train_features is None else train_features
+    return {"features": copy_rates(features(fake, kind), train_features, seed),
             "pixels": copy_rates(pixels(fake), pixels(train), seed)}
 
 
@@ -106,7 +109,7 @@ def format_check(result: dict) -> str:
 
 
 def save_picture(fake: np.ndarray, train: np.ndarray, kind: str, out: str | os.PathLike, k: int = 3,
-                 shown: int = 8) -> Path:
+                 shown: int = 8, train_features: np.ndarray | None = None) -> Path:
     """Each of `shown` samples, then its k nearest training images (feature space) with distances."""
     import matplotlib
 
@@ -116,7 +119,8 @@ def save_picture(fake: np.ndarray, train: np.ndarray, kind: str, out: str | os.P
     from tfgan.media import atomic_write_bytes, to_uint8
 
     fake = np.asarray(fake)[:shown]
-    dists, idxs = nearest(features(fake, kind), features(train, kind), k)
+    train_features = features(train, kind) if train_features is None else train_features
+    dists, idxs = nearest(features(fake, kind), train_features, k)
     fig, axes = plt.subplots(len(fake), k + 1, figsize=(1.3 * (k + 1), 1.4 * len(fake)), squeeze=False)
     as_uint8 = (lambda x: x) if np.asarray(train).dtype == np.uint8 else to_uint8
     for row, sample in enumerate(fake):
