@@ -35,8 +35,9 @@ class Layout:
     pad: int  # padding in the frame, in pixels (after the frame's scale)
 
 
-def frame_layout(run_dir: str | os.PathLike) -> Layout | None:
-    """How the run's frames are tiled (None for frames that are not grids: the 2-D toy plots)."""
+def frame_layout(run_dir: str | os.PathLike, frames: str = "frames") -> Layout | None:
+    """How the run's frames are tiled (None for frames that are not grids: the 2-D toy plots).
+    A folder redrawn by `python -m tfgan frames` says how many samples its grids hold."""
     config_path = Path(run_dir) / "config.json"
     try:
         config = json.loads(config_path.read_text())
@@ -46,6 +47,10 @@ def frame_layout(run_dir: str | os.PathLike) -> Layout | None:
     if len(shape) != 3:
         return None
     n = int(config.get("num_samples", 64))
+    try:
+        n = int(json.loads((Path(run_dir) / frames / "frames.json").read_text())["num_samples"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # the training frames: the config's num_samples
     cols = math.ceil(math.sqrt(n))
     scale = 2 if shape[0] < 48 else 1  # as GANTrainer.save_frame draws them
     return Layout(rows=math.ceil(n / cols), cols=cols, cell=shape[0] * scale, pad=PAD * scale)
@@ -228,6 +233,7 @@ def export_progress(
     titles=None,
     align: str = "step",
     max_mb: float | None = None,
+    frames: str = "frames",
 ) -> dict:
     """Write one animation of one run's frames, or of several runs side by side; returns what it chose:
     {"path", "frames", "fps", "scale", "bytes", "note"}.
@@ -238,7 +244,8 @@ def export_progress(
     is a template ({step}, {epoch}, {minutes}, and metrics logged by --eval-every such as {fd}); None: no
     caption. Several runs are aligned by step (the steps all have) or by wall time (`align='time'`: each
     frame of the first run beside the other runs' frames nearest in minutes). `max_mb` lowers the frame
-    rate, then the frame count, then the scale until the file fits.
+    rate, then the frame count, then the scale until the file fits. `frames` names each run's frames
+    folder: a folder redrawn from checkpoints (`redraw.redraw_frames`) instead of the training frames.
     """
     from tfgan import media
 
@@ -266,11 +273,13 @@ def export_progress(
         if not sep:
             raise TfganError(f"--steps '{steps}': use A:B, A: or :B")
 
-    frames = []
+    frame_folder, frames = frames, []
     for run_dir in run_dirs:
-        found = dict(media.list_frames(run_dir / "frames"))
+        found = dict(media.list_frames(run_dir / frame_folder))
         if not found:
-            raise TfganError(f"no frames in {run_dir / 'frames'}: train first (frames are saved while training)")
+            hint = ("train first (frames are saved while training)" if frame_folder == "frames" else
+                    "draw them first: python -m tfgan frames RUN_DIR")
+            raise TfganError(f"no frames in {run_dir / frame_folder}: {hint}")
         frames.append(found)
     minutes = [wall_minutes(d) for d in run_dirs]
     if align == "step":
@@ -292,7 +301,7 @@ def export_progress(
 
     selections = []
     for run_dir in run_dirs:
-        layout = frame_layout(run_dir)
+        layout = frame_layout(run_dir, frame_folder)
         if cells is None and samples is None and rows is None:
             selections.append((None, None))
             continue
@@ -314,7 +323,7 @@ def export_progress(
     readable = media.read_frames([frames[i][s] for row in per_run for i, s in enumerate(row)])
     per_run = [row for row in per_run if all(frames[i][s] in readable for i, s in enumerate(row))]
     if not per_run:
-        raise TfganError(f"none of the frames in {run_dirs[0] / 'frames'} could be read: delete them and train again")
+        raise TfganError(f"none of the frames in {run_dirs[0] / frame_folder} could be read: delete them and train again")
     pictures = []
     for row in per_run:
         panels = []

@@ -139,13 +139,33 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     return (text.splitlines()[0] if text else type(error).__name__)[:limit]
 
 
-class RunCheckpoint:
-    """The checkpoint of one run directory, with step and epoch counters."""
+def kept_checkpoints(run_dir: str | Path) -> list[tuple[int, str]]:
+    """(step, path) of every checkpoint a run still has, oldest first: those kept for good by
+    `--keep-every` (in ckpt/kept) and the latest few of ckpt/. A checkpoint counts once its .index
+    file is there: it is linked last."""
+    found = {}
+    for folder in (Path(run_dir) / "ckpt" / "kept", Path(run_dir) / "ckpt"):
+        for p in folder.glob("ckpt-*.index"):
+            if m := re.fullmatch(r"ckpt-(\d+)\.index", p.name):
+                found.setdefault(int(m.group(1)), str(p)[: -len(".index")])
+    return sorted(found.items())
 
-    def __init__(self, run_dir: str | Path, max_to_keep: int = 3, **objects):
+
+class RunCheckpoint:
+    """The checkpoint of one run directory, with step and epoch counters.
+
+    The manager keeps the latest `max_to_keep`; with `keep_every` N, the checkpoints of steps that are
+    multiples of N are also kept for good in ckpt/kept (hard links, so no second copy on disk), which
+    lets `python -m tfgan frames` redraw the whole progress with new noise later.
+    """
+
+    def __init__(self, run_dir: str | Path, max_to_keep: int = 3, keep_every: int = 0, **objects):
         self.directory = Path(run_dir) / "ckpt"
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep)
+        if keep_every < 0:
+            raise TfganError(f"--keep-every must be 0 (keep only the latest) or more, got {keep_every}")
+        self.keep_every = keep_every
 
     @property
     def latest(self) -> str | None:
@@ -169,9 +189,34 @@ class RunCheckpoint:
 
     def save(self, step: int) -> str:
         try:
-            return self.manager.save(checkpoint_number=step)
+            path = self.manager.save(checkpoint_number=step)
+            if self.keep_every and step % self.keep_every == 0:
+                self._keep(path)
+            return path
         except (OSError, tf.errors.OpError) as e:
             raise TfganError(
                 f"could not write a checkpoint to {self.directory} ({_first_line(e, 160)}): "
                 "free disk space or choose a writable --run-dir; the previous checkpoint is intact"
             ) from e
+
+    def _keep(self, path: str) -> None:
+        """Link a checkpoint's files into ckpt/kept, where the manager never deletes them; the .index
+        last, so that a kill midway leaves no checkpoint that looks complete."""
+        kept = self.directory / "kept"
+        kept.mkdir(exist_ok=True)
+        name = Path(path).name
+        files = sorted(self.directory.glob(f"{name}.*"), key=lambda p: p.suffix == ".index")
+        for source in files:
+            target = kept / source.name
+            target.unlink(missing_ok=True)
+            try:
+                target.hardlink_to(source)
+            except OSError:  # a file system without hard links: a copy
+                shutil.copyfile(source, target)
+
+    def drop_kept_after(self, step: int) -> None:
+        """Resuming from `step`: kept checkpoints past it belong to a history that is being redone."""
+        for kept_step, path in kept_checkpoints(self.directory.parent):
+            if kept_step > step and Path(path).parent.name == "kept":
+                for f in sorted(Path(path).parent.glob(f"{Path(path).name}.*"), key=lambda p: p.suffix != ".index"):
+                    f.unlink(missing_ok=True)

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-secs", type=float, default=60.0, metavar="S",
                        help="also checkpoint by time: 10 s into training, then every S seconds (default 60; "
                             "0: only every --checkpoint-every steps)")
+    train.add_argument("--keep-every", type=_natural_int, default=0, metavar="N",
+                       help="also keep the checkpoint of every N-th step for good (default 0: only the latest "
+                            "3), so that `frames` can redraw the progress later with new noise or a larger grid")
     train.add_argument("--steps-per-call", type=_positive_int, metavar="K",
                        help="train steps per compiled call (default: automatic, about 0.1 s of work per call)")
     train.add_argument("--deterministic", action="store_true",
@@ -125,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--neighbours", type=_positive_int, nargs="?", const=3, default=0, metavar="K",
                           help="memorisation check: how many samples are copies of training images, and a "
                                "picture of samples beside their K nearest training images (default K 3)")
+
+    frames = sub.add_parser("frames", help="redraw a run's progress frames from its checkpoints, with new noise or "
+                                           "a larger grid (train with --keep-every N to keep more checkpoints)")
+    frames.add_argument("run_dir")
+    frames.add_argument("--num", type=_positive_int, default=64, help="samples per frame (default 64)")
+    frames.add_argument("--seed", type=_natural_int, default=0, help="the noise, the same at every step")
+    frames.add_argument("--out", help="the frames folder (default RUN_DIR/frames-seedS-nN)")
 
     export = sub.add_parser("export", help="the generator alone, as a file that needs no tfgan, with a model card")
     export.add_argument("run_dir")
@@ -158,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="several runs: frames at the same step, or at the same wall time")
     gif.add_argument("--max-mb", type=_positive_float, metavar="M",
                      help="fit this size: lower the frame rate, then the frame count, then the scale")
+    gif.add_argument("--frames", default="frames", metavar="FOLDER",
+                     help="each run's frames folder (default frames; a folder drawn by `frames`, e.g. frames-seed3-n100)")
     gif.add_argument("--fps", type=_positive_float, default=8.0)
     gif.add_argument("--every", type=_positive_int, default=1, help="keep every k-th frame")
     gif.add_argument("--scale", type=_positive_float, default=1.0)
@@ -235,7 +247,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer, images = run.start_run(
         preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
         jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
-        steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs,
+        steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
     )
     if args.epochs:
         steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)
@@ -333,6 +345,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frames(args: argparse.Namespace) -> int:
+    from tfgan import redraw
+
+    result = redraw.redraw_frames(args.run_dir, num=args.num, seed=args.seed, out=args.out)
+    steps, folder = result["steps"], Path(result["folder"])
+    print(f"{len(steps)} frames of {args.num} samples (seed {args.seed}), steps {steps[0]}..{steps[-1]} -> {folder}")
+    if not (Path(args.run_dir) / "ckpt" / "kept").is_dir():
+        print("notice: only the latest checkpoints were kept; train with --keep-every N to keep every N-th step's")
+    if folder.parent.resolve() == Path(args.run_dir).resolve():
+        out = Path(args.run_dir) / f"progress-{folder.name.removeprefix('frames-')}.gif"
+        print(f"animate them: python -m tfgan gif {args.run_dir} --frames {folder.name} --out {out}")
+    return 0
+
+
 def cmd_gif(args: argparse.Namespace) -> int:
     from tfgan import media
 
@@ -347,7 +373,7 @@ def cmd_gif(args: argparse.Namespace) -> int:
         run_dirs, out, fps=args.fps, duration=args.duration, every=args.every, scale=args.scale, cells=args.cells,
         samples=args.samples, rows=args.rows, steps=args.steps, pace=args.pace, hold_last=args.hold_last,
         caption=None if args.no_caption else args.caption, titles=args.titles.split(",") if args.titles else None,
-        align=args.align, max_mb=args.max_mb)
+        align=args.align, max_mb=args.max_mb, frames=args.frames)
     side = f" of {len(run_dirs)} runs side by side" if len(run_dirs) > 1 else ""
     print(f"{result['frames']} frames{side} at {result['fps']:.3g} fps, {result['bytes'] / 2**20:.2f} MB -> {out}"
           + (f" ({result['note']})" if result["note"] else ""))
@@ -388,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command != "gif":
             _import_tensorflow_quietly()
-        commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif, "export": cmd_export}
+        commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif, "export": cmd_export,
+                    "frames": cmd_frames}
         return commands[args.command](args)
     except TfganError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -134,6 +134,7 @@ def start_run(
     strategy: tf.distribute.Strategy | None = None,
     steps_per_call: int | None = None,
     checkpoint_secs: float = 60.0,
+    keep_every: int = 0,
 ) -> tuple[GANTrainer, data_lib.Images]:
     """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
 
@@ -143,7 +144,8 @@ def start_run(
     `trainer.fit(images.images, steps, labels=images.labels)`. `steps_per_call` fixes how many train
     steps run per compiled call (default: automatic, about 0.1 s of work each). Checkpoints come every
     `preset.checkpoint_every` steps and also by time: 10 s into training, then every `checkpoint_secs`
-    (0: by steps only).
+    (0: by steps only). Only the latest 3 are kept, plus, with `keep_every` N, those of every N-th
+    step (for re-drawing the progress later: `python -m tfgan frames`).
     """
     strategy = strategy or tf.distribute.get_strategy()
     say = print if verbose else (lambda *a, **k: None)
@@ -211,7 +213,7 @@ def start_run(
                          f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
     trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, jit_compile=jit_compile,
                          mixed_precision=mixed_precision, strategy=strategy, steps_per_call=steps_per_call,
-                         checkpoint_secs=checkpoint_secs)
+                         checkpoint_secs=checkpoint_secs, keep_every=keep_every)
     step = trainer.restore()
     claim_run_dir(run_dir)  # written only once nothing can fail: bad input leaves the folder as it was
     if step is not None:
@@ -222,11 +224,25 @@ def start_run(
     return trainer, images
 
 
+def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model, dict]:
+    """Untrained models of a run directory's architecture, and its config."""
+    from tfgan import presets
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
+    config = ckpt_lib.read_config(run_dir)
+    if config is None:
+        raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
+    fields = {k: v for k, v in config.items() if k in presets.Preset.__dataclass_fields__}
+    generator, discriminator = build_models(presets.Preset(**fields), tuple(config["image_shape"]),
+                                            config.get("seed", 0))
+    return generator, discriminator, config
+
+
 def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
     """The generator of a run directory's latest checkpoint (or its best, kept by evaluation during
     training), its config and step. An exported `.keras` file (`python -m tfgan export`) works too."""
-    from tfgan import presets
-
     run_dir = Path(run_dir)
     if run_dir.suffix == ".keras" or run_dir.is_file():
         from tfgan import export
@@ -234,14 +250,7 @@ def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[kera
         if best:
             raise TfganError(f"{run_dir} is an exported generator, which has no best checkpoint: drop --best")
         return export.load_exported(run_dir)
-    if not run_dir.is_dir():
-        raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
-    config = ckpt_lib.read_config(run_dir)
-    if config is None:
-        raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
-    fields = {k: v for k, v in config.items() if k in presets.Preset.__dataclass_fields__}
-    preset = presets.Preset(**fields)
-    generator, _ = build_models(preset, tuple(config["image_shape"]), config.get("seed", 0))
+    generator, _, config = models_of_run(run_dir)
     step = tf.Variable(0, dtype=tf.int64)
     # The best checkpoint holds the generator alone; its step is in its file name.
     # Sampling uses the weight average when the run kept one.

@@ -75,6 +75,7 @@ class GANTrainer(GANSteps):
         strategy: tf.distribute.Strategy | None = None,
         steps_per_call: int | None = None,
         checkpoint_secs: float = 60.0,
+        keep_every: int = 0,
     ):
         super().__init__(preset, generator, discriminator, seed=seed, jit_compile=jit_compile,
                          mixed_precision=mixed_precision, strategy=strategy)
@@ -87,7 +88,7 @@ class GANTrainer(GANSteps):
         self._frame_writes: list[Future] = []
         extra = {"ema_generator": self.ema_generator} if self.ema_generator is not None else {}
         self.checkpoint = RunCheckpoint(
-            self.run_dir, max_to_keep,
+            self.run_dir, max_to_keep, keep_every,
             generator=generator, discriminator=discriminator,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
             step=self.step, epoch=self.epoch, sample_noise=self.sample_noise, rng=self.rng,
@@ -185,6 +186,7 @@ class GANTrainer(GANSteps):
                 path.unlink(missing_ok=True)
         if not restored:
             return None
+        self.checkpoint.drop_kept_after(step)
         self.saved_step = step
         self.history = [row for row in media.read_history(self.run_dir) if row["step"] <= step]
         # The learning rates are optimizer variables, so the checkpoint brought back the old ones: use
@@ -271,7 +273,8 @@ class GANTrainer(GANSteps):
                     self._record(logs)
                     if step % p.sample_every == 0:
                         self.save_frame()
-                    if step % p.checkpoint_every == 0 or self.checkpoint_due():
+                    kept = self.checkpoint.keep_every and step % self.checkpoint.keep_every == 0
+                    if step % p.checkpoint_every == 0 or kept or self.checkpoint_due():
                         self.save_checkpoint()
                     for row in logs:
                         for callback in self.callbacks:
@@ -304,7 +307,7 @@ class GANTrainer(GANSteps):
 
     def _steps_to_next_event(self, step: int, steps: int) -> int:
         """Steps until the next one at which something needs the networks: a chunk ends there."""
-        periods = [self.preset.sample_every, self.preset.checkpoint_every]
+        periods = [self.preset.sample_every, self.preset.checkpoint_every, self.checkpoint.keep_every]
         periods += [getattr(callback, "every", 1) for callback in self.callbacks]
         return min([steps - step] + [period - step % period for period in periods if period > 0])
 
