@@ -326,27 +326,81 @@ def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits)
 # --- 2. Ctrl-C -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])  # SIGHUP: the in-process test below
-def test_a_signal_saves_a_checkpoint_and_the_gif_and_exits_128_plus_its_number(work, tmp_path, signum):
-    """Ctrl-C, `kill` / `timeout` / `docker stop` (SIGTERM) and a closed terminal (SIGHUP)."""
-    run_dir = tmp_path / "run"
-    args = train_args(work, run_dir)
-    p = start(work / "driver.py", *args, "--checkpoint-every", 7, SLOW=0.05)
-    wait_for(lambda: latest_step(run_dir) is not None, p)  # step 7
-    time.sleep(0.2)
-    p.send_signal(signum)
-    out, _ = p.communicate(timeout=120)
-    assert p.returncode == 128 + signum, out
-    assert "Traceback" not in out
-    step = int(out.split("stopped at step ")[1].split()[0])
-    assert 7 <= step < STEPS and f"stopped by {signum.name}" in out
-    assert "run the same command again to resume" in out
-    assert latest_step(run_dir) == step
-    assert media.frame_path(run_dir / "frames", step).is_file()
-    assert media.gif_frame_count(run_dir / "progress.gif") == len(media.list_frames(run_dir / "frames"))
-    assert len(read_history(run_dir)) == step and not (run_dir / "train.pid").exists()
-    result = tfgan(*args, "--steps", step + 2)
-    assert f"from step {step}" in result.stdout and result.returncode == 0, result.stderr
+# Each round: a signal, and when it comes after the line that says training starts. All within the
+# first 10 s; the first SIGKILL lands after the 2 s checkpoint of a fresh run's first save.
+SIGNAL_ROUNDS = [(signal.SIGINT, 0.0, 1.0), (signal.SIGKILL, 0.0, 2.0), (signal.SIGTERM, 1.0, 4.0),
+                 (signal.SIGKILL, 2.0, 7.0), (signal.SIGINT, 3.0, 9.0)]
+
+
+def test_stopped_at_random_moments_by_any_signal_loses_at_most_checkpoint_secs(work, tmp_path):
+    """SIGKILL (a dead Colab runtime), SIGTERM (`kill`, `timeout`, `docker stop`) and SIGINT (Ctrl-C) at
+    random moments of the first seconds of training: after each, `sample` and `gif` work, and the next
+    run resumes from the newest checkpoint, which is never more than --checkpoint-secs behind."""
+    run_dir, secs, slack = tmp_path / "run", 2.0, 2.5  # slack: the chunk in flight, the save, a busy machine
+    # --steps 10**12: the bar's total is huge, and the run still only ends by a signal.
+    args = ["train", "mnist-dcgan", "--dataset", work / "tiny.npz", "--batch-size", 16, "--width", 8,
+            "--checkpoint-every", 10**6, "--checkpoint-secs", secs, "--sample-every", 25, "--run-dir", run_dir,
+            "--steps", 10**12]
+    rng, expected = random.Random(1), None
+    for i, (signum, lo, hi) in enumerate(SIGNAL_ROUNDS):
+        p = start(work / "driver.py", *args)
+        lines: list[str] = []
+        reader = ThreadPoolExecutor(1).submit(lambda p=p, lines=lines: [lines.append(line) for line in p.stdout])
+        wait_for(lambda lines=lines: any("a new run" in line or "resuming" in line for line in lines), p)
+        started = time.time()
+        said = "".join(lines)
+        assert ("starting a new run" in said if expected is None else
+                f"resuming {run_dir} from step {expected} " in said), said  # where the last round left off
+        time.sleep(rng.uniform(lo, hi))
+        killed = time.time()
+        p.send_signal(signum)
+        p.wait(timeout=120)
+        reader.result(timeout=30)
+        out = "".join(lines)
+        assert "Traceback" not in out, out
+        newest = latest_step(run_dir)
+        if signum == signal.SIGKILL:
+            assert p.returncode == -signal.SIGKILL
+            # No frame older than --checkpoint-secs (plus slack) is past the newest checkpoint.
+            late = [s for s, f in media.list_frames(run_dir / "frames")
+                    if f.stat().st_mtime < killed - secs - slack and s > (newest or 0)]
+            assert not late, (late, newest)
+            since = max(started, (run_dir / "ckpt" / f"ckpt-{newest}.index").stat().st_mtime if newest else 0)
+            assert killed - since <= secs + slack, (i, killed - since)
+        else:  # the step in progress finishes, then a checkpoint, the history and the GIF
+            assert p.returncode == 128 + signum, out
+            assert "stopped at step " in out, out
+            step = int(out.split("stopped at step ")[1].split()[0])
+            assert f"stopped by {signum.name}" in out and "run the same command again to resume" in out
+            assert newest == step and media.frame_path(run_dir / "frames", step).is_file()
+            assert media.gif_frame_count(run_dir / "progress.gif") == len(media.list_frames(run_dir / "frames"))
+            assert len(read_history(run_dir)) == step
+        assert not (run_dir / "train.pid").exists() or signum == signal.SIGKILL
+        sample = cli_in_process(["sample", run_dir, "--num", 4, "--out", tmp_path / f"sample{i}.png"])
+        assert sample.returncode == 0 and f"from step {newest}" in sample.stdout, sample
+        gif = cli_in_process(["gif", run_dir, "--out", tmp_path / f"again{i}.gif"])
+        assert gif.returncode == 0, gif
+        expected = newest
+    assert expected > 0
+    final = cli_in_process([*args[:-1], expected + 3, "--no-progress"])
+    assert final.returncode == 0 and f"from step {expected} " in final.stdout, final
+
+
+def test_a_signal_while_the_data_loads_stops_at_once_with_its_status(work, tmp_path, monkeypatch):
+    load = run.data_lib.load
+
+    def load_then_sigterm(*args, **kwargs):
+        load(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # a large folder still decoding: no waiting for it to finish
+        raise AssertionError("the signal should have stopped the command")
+
+    monkeypatch.setattr(run.data_lib, "load", load_then_sigterm)
+    before = signal.getsignal(signal.SIGTERM)
+    result = cli_in_process(["train", "mnist-dcgan", "--dataset", work / "tiny.npz", "--run-dir", tmp_path / "r"])
+    assert result.returncode == 143 and "Traceback" not in result.stderr, result
+    assert result.stderr.strip().splitlines()[-1] == (
+        "stopped by SIGTERM before training started: nothing was trained, so nothing needed saving")
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

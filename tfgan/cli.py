@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tfgan.errors import TfganError
+from tfgan.signals import StoppedEarly, StopRequests
 
 
 def _int_at_least(text: str, low: int) -> int:
@@ -196,7 +197,7 @@ def make_strategy(name: str | None):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tfgan import data, presets, run
+    from tfgan import presets, run
 
     preset = presets.get(args.preset)
     if args.deterministic:
@@ -244,11 +245,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                      g_dropout=args.g_dropout, d_dropout=args.d_dropout, acgan=args.acgan or None,
                      spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
-    trainer, images = run.start_run(
-        preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
-        jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
-        steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
-    )
+    with StopRequests() as stop:
+        stop.raise_now = True  # nothing to save until the trainer exists: a signal stops at once
+        trainer, images = run.start_run(
+            preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
+            jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
+            steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
+        )
+        stop.raise_now = False  # from here a signal finishes the step in progress, then saves
+        return _train_on(args, preset, trainer, images, stop)
+
+
+def _train_on(args: argparse.Namespace, preset, trainer, images, stop: StopRequests) -> int:
+    from tfgan import data
+
     if args.epochs:
         steps = args.epochs * data.steps_per_epoch(len(images.images), preset.batch_size, preset.d_steps)
     elif args.minutes and not args.steps:
@@ -263,7 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.callbacks.append(evaluate.EvalCallback(images, args.eval_every, metric=args.eval_metric,
                                                        seed=args.seed))
     result = trainer.fit(images.images, steps, labels=images.labels, progress=not args.no_progress,
-                         max_seconds=args.minutes * 60 if args.minutes else None)
+                         max_seconds=args.minutes * 60 if args.minutes else None, stop_requests=stop)
     print(f"step {result.step}: checkpoint in {trainer.run_dir / 'ckpt'} (saving checkpoints took "
           f"{result.checkpoint_seconds:.1f} s of {result.seconds:.0f} s)")
     if result.gif:
@@ -423,6 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # disk full, read-only folder, a file where a folder should be...
         print(f"error: {_os_error(e, args.command)}", file=sys.stderr)
         return 2
+    except StoppedEarly as e:
+        print(f"\nstopped by {e} before training started: nothing was trained, so nothing needed saving",
+              file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

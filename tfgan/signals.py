@@ -5,6 +5,9 @@ terminal sends SIGHUP; Ctrl-C (and a notebook's interrupt button) send SIGINT. W
 is active, each of them only sets a flag. The training loop looks at it between compiled calls,
 finishes the step it is in, then saves a checkpoint, the history and the GIF. A second signal while it
 saves changes nothing: the save goes on, and every file is written atomically anyway.
+
+Before there is anything to save (data loading, model building), `raise_now` makes a signal stop at
+once instead, as `StoppedEarly`: waiting for a large image folder to finish loading would only delay it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ CAUGHT = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), geta
                if s is not None)
 
 
+class StoppedEarly(KeyboardInterrupt):
+    """A stop signal that came before training started: nothing was trained, so nothing is saved."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 class StopRequests:
     """A context manager: while it is active, the signals in CAUGHT set `signum` instead of killing us."""
 
@@ -25,6 +36,7 @@ class StopRequests:
         self.signum: int | None = None
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
         self._previous: dict[int, object] = {}
+        self.raise_now = False  # True while there is nothing to save: stop at once
 
     @property
     def requested(self) -> bool:
@@ -35,6 +47,8 @@ class StopRequests:
         return signal.Signals(self.signum).name if self.signum is not None else ""
 
     def _handle(self, signum, frame) -> None:
+        if self.raise_now:
+            raise StoppedEarly(signum)
         if self.signum is None:
             self.signum = signum
             self._echo(f"\n{signal.Signals(signum).name}: stopping after this step, then saving")

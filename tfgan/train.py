@@ -9,6 +9,7 @@ runs the callbacks, and turns Ctrl-C, SIGTERM and SIGHUP into a clean stop with 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -209,12 +210,15 @@ class GANTrainer(GANSteps):
     # --- the loop ---------------------------------------------------------------------------------
 
     def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
-            progress: bool = True, max_seconds: float | None = None) -> FitResult:
+            progress: bool = True, max_seconds: float | None = None,
+            stop_requests: StopRequests | None = None) -> FitResult:
         """Train until the step counter reaches `steps` (a total, so re-running resumes).
 
         A conditional GAN needs `labels` (one int per image); an unconditional one ignores them.
         `max_seconds` also ends training, at the end of the chunk that passes it (comparing two GANs
         at equal wall time, or a 10-minute recipe); the end is a normal one: checkpoint, GIF, history.
+        `stop_requests`: signal handling already set up by the caller (the CLI, from before the data
+        loaded); a stop it caught before fit() began saves at once. Default: fit() sets up its own.
         """
         from tqdm.auto import tqdm
 
@@ -249,7 +253,10 @@ class GANTrainer(GANSteps):
         self.stop_training = False
         chunk = ChunkSizer(self.steps_per_call)
         self._saves_this_fit, self._last_save = 0, time.monotonic()
-        with StopRequests(echo=tqdm.write) as stop:
+        if stop_requests is not None:
+            stop_requests.raise_now = False  # from here a signal stops at the next chunk's end, and saves
+        own = stop_requests is None
+        with StopRequests(echo=tqdm.write) if own else contextlib.nullcontext(stop_requests) as stop:
             try:
                 step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
                 out_of_time = False
