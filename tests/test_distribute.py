@@ -63,3 +63,60 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, digits):
     generator, config, step = run.load_generator(tmp_path / "runs" / "dcgan")
     assert step == 4 and config["ema"] == 0.9
     assert generator(np.zeros((2, 16), np.float32)).shape == (2, 28, 28, 1)
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_a_preempted_worker_makes_every_worker_save_at_the_same_step_and_resume(tmp_path, digits):
+    """Two worker processes on this machine (MultiWorkerMirroredStrategy over localhost) stand in for
+    two hosts, each with its own run directory. SIGTERM to one of them: TensorFlow's
+    PreemptionCheckpointHandler has both save at one step and stop (status 143); both resume there."""
+    import json
+    import os
+    import signal
+    import time
+
+    import tensorflow as tf
+
+    np.savez(tmp_path / "tiny.npz", x_train=digits[:256])
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+
+    def start(index: int, steps: int) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1",
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        args = ["train", "mnist-dcgan", "--distribute", "multiworker", "--dataset", tmp_path / "tiny.npz",
+                "--width", 8, "--batch-size", 16, "--steps", steps, "--no-progress", "--checkpoint-secs", 0,
+                "--checkpoint-every", 10**6, "--run-dir", tmp_path / f"worker{index}"]
+        return subprocess.Popen(
+            [sys.executable, "-m", "tfgan", *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+    workers = [start(i, 10**9) for i in range(2)]
+    frames = tmp_path / "worker1" / "frames"
+    deadline = time.monotonic() + 240
+    while len(list(frames.glob("step_*.png"))) < 2:  # step 0, then one after training started
+        assert time.monotonic() < deadline and all(w.poll() is None for w in workers), workers[1].stdout.read()
+        time.sleep(0.1)
+    workers[1].send_signal(signal.SIGTERM)
+    outs = [w.communicate(timeout=240)[0] for w in workers]
+    steps = []
+    for w, out in zip(workers, outs, strict=True):
+        assert w.returncode == 143 and "preempted, every worker saved at this step" in out, out[-2000:]
+        steps.append(int(tf.train.latest_checkpoint(str(tmp_path / f"worker{len(steps)}" / "ckpt")).rsplit("-")[-1]))
+    assert steps[0] == steps[1] > 0  # the same step on both: neither waits for the other forever
+    assert f"stopped by SIGTERM at step {steps[0]}" in outs[0]
+
+    workers = [start(i, steps[0] + 2) for i in range(2)]
+    for w in workers:
+        out = w.communicate(timeout=240)[0]
+        assert w.returncode == 0 and f"from step {steps[0]} " in out and f"step {steps[0] + 2}:" in out, out[-2000:]

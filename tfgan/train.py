@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import health, media
+from tfgan import health, media, preemption
 from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
 from tfgan.media import read_history  # noqa: F401  (history.csv back as dicts; kept importable from here)
@@ -251,12 +251,18 @@ class GANTrainer(GANSteps):
                    disable=not progress, dynamic_ncols=True, smoothing=0.1)
         interrupted = False
         self.stop_training = False
-        chunk = ChunkSizer(self.steps_per_call)
+        # Every worker of a multi-worker job must make the same calls: a fixed chunk, not a clocked one.
+        multiworker = preemption.uses_handler(self.strategy)
+        chunk = ChunkSizer(self.steps_per_call or (1 if multiworker else None))
         self._saves_this_fit, self._last_save = 0, time.monotonic()
         if stop_requests is not None:
             stop_requests.raise_now = False  # from here a signal stops at the next chunk's end, and saves
         own = stop_requests is None
+        preempted = False
         with StopRequests(echo=tqdm.write) if own else contextlib.nullcontext(stop_requests) as stop:
+            # Multi-worker: TensorFlow's handler takes SIGTERM over, so that all workers save at one step.
+            handler = preemption.make_handler(self.strategy, self.checkpoint.manager, self.save_checkpoint) \
+                if multiworker else None
             try:
                 step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
                 out_of_time = False
@@ -286,12 +292,16 @@ class GANTrainer(GANSteps):
                     for row in logs:
                         for callback in self.callbacks:
                             callback(self, row)
+                    if handler is not None:
+                        handler.save_checkpoint_if_preempted()  # raises Preempted once all have saved
                     out_of_time = max_seconds is not None and time.perf_counter() - fit_start >= max_seconds
                     bar.update(k)
                     bar.set_postfix({key: f"{logs[-1][key]:.3g}" for key in ("d_loss", "g_loss", "images/s")},
                                     refresh=False)
             except KeyboardInterrupt:  # raised by a callback, or Ctrl-C outside the main thread
                 interrupted = True
+            except preemption.Preempted:
+                interrupted = preempted = True
             except NonFiniteLoss:
                 self.write_history()
                 self.wait_for_frames()
@@ -300,7 +310,8 @@ class GANTrainer(GANSteps):
                 bar.close()
             interrupted = interrupted or stop.requested
             if interrupted:
-                how = f" by {stop.name}" if stop.requested else ""
+                how = (" by SIGTERM: preempted, every worker saved at this step" if preempted else
+                       f" by {stop.name}" if stop.requested else "")
                 print(f"\nstopped at step {int(self.step)}{how}: saving a checkpoint and the GIF so far")
             self.wait_for_frames()
             if not media.frame_path(self.run_dir / "frames", int(self.step)).exists():
@@ -308,7 +319,7 @@ class GANTrainer(GANSteps):
             self.save_checkpoint()
             gif = self.finish_media()
         return FitResult(int(self.step), int(self.epoch), interrupted, gif, self.history,
-                         signal=stop.name or ("SIGINT" if interrupted else ""),
+                         signal=stop.name or ("SIGTERM" if preempted else "SIGINT" if interrupted else ""),
                          seconds=time.perf_counter() - fit_start,
                          checkpoint_seconds=self.checkpoint_seconds - checkpoint_seconds_before)
 
