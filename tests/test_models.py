@@ -150,6 +150,21 @@ def test_a_grayscale_preset_pointed_at_the_faces_takes_their_sizes():
     assert presets.for_dataset(faces, "faces") == faces
 
 
+def test_the_wgan_gp_recipe_is_the_one_measured_and_its_critic_has_no_batchnorm():
+    """The CPU recipe of benchmarks/RESULTS.md: a change to it needs a new measurement there."""
+    from tfgan import presets, run
+
+    p = presets.get("wgan-gp")
+    assert (p.loss, p.d_steps, p.width, p.hidden, p.g_lr, p.d_lr, p.beta_1, p.beta_2, p.diffaugment, p.ema) == (
+        "wgan-gp", 1, 32, 256, 1.6e-3, 2e-4, 0.0, 0.9, "translation", 0.999)
+    switched = presets.with_loss(presets.get("mnist-dcgan"), "wgan-gp")  # --loss wgan-gp: the same optimizer
+    assert (switched.g_lr, switched.d_lr, switched.beta_1, switched.beta_2, switched.d_steps) == (
+        p.g_lr, p.d_lr, p.beta_1, p.beta_2, p.d_steps)
+    _, critic = run.build_models(p, (28, 28, 1))
+    norms = {type(layer).__name__ for layer in critic.layers if "Normalization" in type(layer).__name__}
+    assert "BatchNormalization" not in norms  # BatchNorm would couple the samples the penalty treats one by one
+
+
 def test_a_generator_without_batchnorm_has_none_and_keeps_its_biases():
     g, _ = models.build("mnist", 16, (28, 28, 1), width=8, hidden=32, g_batchnorm=False)
     assert not [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]

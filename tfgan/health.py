@@ -71,6 +71,7 @@ class HealthMonitor:
         self.warnings: list[str] = []  # every warning given, as "step N: message"
         self._streak: dict[str, int] = {}  # consecutive steps (or frames) each problem has lasted
         self._early_grads: dict[str, list[float]] = {}
+        self._grad_reference: dict[str, float] = {}  # the median of the early norms, once there are enough
         self._peak_diversity = 0.0
 
     # --- as a trainer callback ---------------------------------------------------------------------
@@ -94,12 +95,14 @@ class HealthMonitor:
         for key, net in (("g_grad_norm", "the generator"), ("d_grad_norm", "the discriminator")):
             if key not in logs:
                 continue
-            now, early = logs[key], self._early_grads.setdefault(key, [])
-            if len(early) < self.grad_baseline_steps:
+            now, ref = logs[key], self._grad_reference.get(key)
+            if ref is None:
+                early = self._early_grads.setdefault(key, [])
                 if math.isfinite(now):
                     early.append(now)
+                if len(early) == self.grad_baseline_steps:
+                    self._grad_reference[key] = statistics.median(early)
                 continue
-            ref = statistics.median(early)
             vanishing = now < ref / self.grad_ratio
             exploding = not math.isfinite(now) or now > ref * self.grad_ratio
             given += self._episode(f"{key} vanishing", vanishing, self.grad_patience, step,
