@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a fully connected hidden layer in G and D (the 28×28 and DCGAN models; 0: none)")
     train.add_argument("--latent-dim", type=_positive_int)
     train.add_argument("--sample-every", type=_positive_int, help="steps between progress frames")
-    train.add_argument("--checkpoint-every", type=_positive_int)
+    train.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help="also checkpoint every N steps (default 5000; checkpoints by time do the regular saving)")
     train.add_argument("--label-smoothing", type=float, help="one-sided: real label = 1 - this")
     train.add_argument("--ema", type=float, help="average G's weights with this decay (e.g. 0.999) for samples")
     train.add_argument("--acgan", action="store_true",
