@@ -59,14 +59,14 @@ def test_several_steps_per_call_keep_every_step_and_end_on_frames_and_checkpoint
     assert [s for s, _ in media.list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 15, 20]
 
 
-def test_automatic_steps_per_call_fill_a_tenth_of_a_second():
-    assert CHUNK_SECONDS == 0.1
+def test_automatic_steps_per_call_fill_a_quarter_of_a_second():
+    assert CHUNK_SECONDS == 0.25
     sizer = ChunkSizer()
     sizer.observe(1, 3.0)  # the first call traced the function: ignored
     assert sizer.size == 1
     sizer.observe(1, 0.004)
-    assert sizer.size == 25
-    sizer.observe(25, 25 * 0.2)
+    assert sizer.size == 62
+    sizer.observe(62, 62 * 0.3)
     assert sizer.size == 1
     sizer.observe(1, 1e-9)
     assert sizer.size == MAX_STEPS_PER_CALL

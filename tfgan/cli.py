@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also keep the checkpoint of every N-th step for good (default 0: only the latest "
                             "3), so that `frames` can redraw the progress later with new noise or a larger grid")
     train.add_argument("--steps-per-call", type=_positive_int, metavar="K",
-                       help="train steps per compiled call (default: automatic, about 0.1 s of work per call)")
+                       help="train steps per compiled call (default: automatic, about 0.25 s of work per call)")
     train.add_argument("--deterministic", action="store_true",
                        help="bit-identical results for the same seed, resumed or not (slower ops)")
 

@@ -142,7 +142,7 @@ def start_run(
     `strategy`, build them inside `strategy.scope()`). `preset.batch_size` is the global batch.
     A conditional preset (num_classes > 0) needs labelled data: train with
     `trainer.fit(images.images, steps, labels=images.labels)`. `steps_per_call` fixes how many train
-    steps run per compiled call (default: automatic, about 0.1 s of work each). Checkpoints come every
+    steps run per compiled call (default: automatic, about 0.25 s of work each). Checkpoints come every
     `preset.checkpoint_every` steps and also by time: 10 s into training, then every `checkpoint_secs`
     (0: by steps only). Only the latest 3 are kept, plus, with `keep_every` N, those of every N-th
     step (for re-drawing the progress later: `python -m tfgan frames`).

@@ -1,6 +1,6 @@
 """When things happen: the training loop around the compiled steps of `tfgan.steps`.
 
-`GANTrainer.fit` asks for several steps per compiled call (a "chunk", about 0.1 s of work unless
+`GANTrainer.fit` asks for several steps per compiled call (a "chunk", about 0.25 s of work unless
 `steps_per_call` fixes it) and gets every step's logs back in one transfer. A chunk ends where
 something needs the networks as they are: a progress frame, a checkpoint, a callback's `every`, the
 last step. Between chunks the loop keeps the history (a row per step), checks for NaN, updates the bar,
@@ -33,7 +33,7 @@ from tfgan.presets import Preset
 from tfgan.signals import StopRequests
 from tfgan.steps import GANSteps
 
-CHUNK_SECONDS = 0.1  # the work one compiled call aims at when steps_per_call is automatic
+CHUNK_SECONDS = 0.25  # the work one compiled call aims at when steps_per_call is automatic
 MAX_STEPS_PER_CALL = 1000
 FIRST_CHECKPOINT_SECS = 10.0  # a run killed in its first minute keeps all but a few seconds of it
 
