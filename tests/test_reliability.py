@@ -199,16 +199,16 @@ def test_sigkill_at_any_moment_resumes_where_the_last_checkpoint_left_off(work, 
             assert f"resuming {run_dir} from step {expected} (epoch {expected // 16})" in out, out
             resumed.append(expected)
 
-    # Killed as soon as the first checkpoint is complete, then at random moments of training.
+    # Killed as soon as the first checkpoint is complete, then soon after the next one (kills at random
+    # moments of any signal: test_stopped_at_random_moments_by_any_signal_loses_at_most_checkpoint_secs).
     p = start(driver, *args, SLOW=0.05)
     wait_for(lambda: latest_step(run_dir) is not None, p)
     check_resumed(sigkill(p))
-    for _ in range(2):
-        expected = latest_step(run_dir)
-        p = start(driver, *args, SLOW=0.05)
-        wait_for(lambda done=expected: latest_step(run_dir) > done, p)  # training again: kill soon
-        time.sleep(rng.uniform(0, 0.4))
-        check_resumed(sigkill(p))
+    expected = latest_step(run_dir)
+    p = start(driver, *args, SLOW=0.05)
+    wait_for(lambda done=expected: latest_step(run_dir) > done, p)  # training again: kill soon
+    time.sleep(rng.uniform(0, 0.4))
+    check_resumed(sigkill(p))
     # Killed while writing a checkpoint, a progress frame and the GIF (half the bytes on disk).
     for hang in ("ckpt:2", "frame:3", "gif:1"):
         expected = latest_step(run_dir)
@@ -224,7 +224,7 @@ def test_sigkill_at_any_moment_resumes_where_the_last_checkpoint_left_off(work, 
     check_resumed(result.stdout)
     assert "already trained to step 48" in result.stdout and "progress GIF" in result.stdout
     print("resumed from steps", resumed)
-    assert resumed == sorted(set(resumed)) and len(resumed) == 6  # every kill cost a few steps at most
+    assert resumed == sorted(set(resumed)) and len(resumed) == 5  # every kill cost a few steps at most
     # Counters, weights, optimizer moments, noise, dropout seeds: as if nothing had happened.
     assert_same_values(checkpoint_values(run_dir), reference[1])
     assert [s for s, _ in media.list_frames(run_dir / "frames")] == list(range(0, STEPS + 1, 2))
@@ -329,7 +329,7 @@ def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits)
 # Each round: a signal, and when it comes after the line that says training starts. All within the
 # first 10 s; the first SIGKILL lands after the 2 s checkpoint of a fresh run's first save.
 SIGNAL_ROUNDS = [(signal.SIGINT, 0.0, 1.0), (signal.SIGKILL, 0.0, 2.0), (signal.SIGTERM, 1.0, 4.0),
-                 (signal.SIGKILL, 2.0, 7.0), (signal.SIGINT, 3.0, 9.0)]
+                 (signal.SIGKILL, 2.0, 9.0)]
 
 
 def test_stopped_at_random_moments_by_any_signal_loses_at_most_checkpoint_secs(work, tmp_path):

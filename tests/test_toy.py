@@ -104,6 +104,7 @@ def test_side_by_side_gif_keeps_common_steps_and_scales_to_match(tmp_path):
 
 def test_cli_trains_scores_and_gifs_a_toy_run(tmp_path):
     from test_cli import tfgan
+    from test_reliability import cli_in_process
 
     runs = []
     for loss in ("nonsaturating", "wgan-gp"):
@@ -115,23 +116,25 @@ def test_cli_trains_scores_and_gifs_a_toy_run(tmp_path):
         history = (run_dir / "history.csv").read_text()
         assert "eval/modes_covered" in history and "eval/high_quality" in history
         runs.append(run_dir)
-    result = tfgan("eval", runs[0], "--num", 500)
+    # The commands that read the runs, in this process (each subprocess would import TensorFlow again).
+    result = cli_in_process(["eval", runs[0], "--num", 500])
     assert result.returncode == 0 and re.search(r"ring8: \d of 8 modes covered", result.stdout), result.stdout
-    result = tfgan("sample", runs[0], "--num", 300, "--out", tmp_path / "points.png")
+    result = cli_in_process(["sample", runs[0], "--num", 300, "--out", tmp_path / "points.png"])
     assert result.returncode == 0 and Image.open(tmp_path / "points.png").size == (400, 400)
-    result = tfgan("gif", *runs, "--titles", "GAN,WGAN-GP", "--out", tmp_path / "both.gif")
+    result = cli_in_process(["gif", *runs, "--titles", "GAN,WGAN-GP", "--out", tmp_path / "both.gif"])
     assert result.returncode == 0, result.stderr
     assert "3 frames of 2 runs side by side" in result.stdout
-    result = tfgan("gif", *runs)
+    result = cli_in_process(["gif", *runs])
     assert result.returncode == 2 and "--out" in result.stderr
 
 
 def test_wgan_gp_covers_more_modes_than_the_standard_gan_over_seeds(tmp_path):
-    """The claim of notebook 06, at the length it uses and on three seeds. Measured: the standard GAN
-    covered 4, 1 and 3 of the 8 modes (seeds 0-2, 2,000 steps), WGAN-GP 8, 8 and 8 (3,000 steps)."""
+    """The claim of notebook 06, at the length it uses, on two of its three seeds (the third costs 30 s of
+    CI). Measured: the standard GAN covered 4, 1 and 3 of the 8 modes (seeds 0-2, 2,000 steps), WGAN-GP 8,
+    8 and 8 (3,000 steps)."""
     base = presets.get("toy-gan").replace(sample_every=1000, checkpoint_every=10**6)
-    standard = toy.experiment(base, "ring8", 2000, (0, 1, 2), tmp_path, "standard")
-    wgan = toy.experiment(presets.with_loss(base, "wgan-gp"), "ring8", 3000, (0, 1, 2), tmp_path, "wgan")
+    standard = toy.experiment(base, "ring8", 2000, (0, 1), tmp_path, "standard")
+    wgan = toy.experiment(presets.with_loss(base, "wgan-gp"), "ring8", 3000, (0, 1), tmp_path, "wgan")
     modes = [r["modes_covered"] for r in standard], [r["modes_covered"] for r in wgan]
-    assert sum(modes[1]) >= sum(modes[0]) + 6, modes  # measured: 24 against 8
+    assert sum(modes[1]) >= sum(modes[0]) + 6, modes  # measured: 16 against 5
     assert min(modes[1]) >= 6 and max(modes[0]) <= 6, modes
