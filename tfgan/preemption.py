@@ -24,6 +24,11 @@ class Preempted(Exception):
     """Every worker saved at the run count the preempted one chose: stop training now."""
 
 
+def _hide_deprecation(record) -> bool:
+    """TensorFlow's own save path reads its deprecated `total_run_calls`: a warning users can do nothing about."""
+    return "total_run_calls" not in record.getMessage()
+
+
 def uses_handler(strategy: tf.distribute.Strategy | None) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
@@ -37,8 +42,9 @@ def make_handler(strategy: tf.distribute.Strategy, manager: tf.train.CheckpointM
     def stop() -> None:
         raise Preempted()
 
-    # TensorFlow's own save path reads its deprecated `total_run_calls`: a warning users can do nothing about.
-    tf.get_logger().addFilter(lambda record: "total_run_calls" not in record.getMessage())
+    logger = tf.get_logger()
+    if _hide_deprecation not in logger.filters:  # once, not once per fit()
+        logger.addFilter(_hide_deprecation)
     config = tf.distribute.experimental.TerminationConfig(exit_fn=stop, save_fn=lambda *a, **k: save())
     return tf.distribute.experimental.PreemptionCheckpointHandler(strategy.cluster_resolver, manager,
                                                                   termination_config=config)
