@@ -6,10 +6,17 @@ tutorial has it; tfgan trains the identical models (`mnist-dcgan-tutorial` prese
 
     python benchmarks/throughput.py [--rounds 5] [--steps 100] [--batch-size 128] [--out FILE.md]
     python benchmarks/throughput.py --loop-overhead [--rounds 5] [--steps 600] [--out FILE.md]
+    python benchmarks/throughput.py --train-marginal [--rounds 3] [--out FILE.md]
 
 `--loop-overhead` measures the loop's own cost with a model so small (`mnist-dcgan` at width 4, hidden
 16, batch 16) that a CPU step takes a few milliseconds, as a real one does on a GPU: the bare compiled
 step called from Python, K steps fused into one call (a `tf.while_loop`, and unrolled), and `fit`.
+
+`--train-marginal` measures what a user gets: the `train` command itself (same tiny models, EMA and
+DiffAugment off, default frames, checkpoints and bar), its marginal cost per step (a 4,500-step run
+minus a 500-step run, so that start-up cancels), against the TF tutorial's plain step on the same
+models (two tapes, two `apply_gradients`, one `tf.function` called from a Python loop, nothing read
+back).
 """
 
 from __future__ import annotations
@@ -31,9 +38,9 @@ from tfgan import data, models, presets, run
 
 
 # --- the reference: the TensorFlow DCGAN tutorial's training step, verbatim in substance -----------
-def make_reference(batch_size: int, noise_dim: int = 100):
-    generator = models.tutorial_generator(noise_dim)
-    discriminator = models.tutorial_discriminator()
+def make_reference(batch_size: int, noise_dim: int = 100, generator=None, discriminator=None):
+    generator = generator or models.tutorial_generator(noise_dim)
+    discriminator = discriminator or models.tutorial_discriminator()
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
     def discriminator_loss(real_output, fake_output):
@@ -199,6 +206,48 @@ def loop_overhead(args) -> str:
     return "\n".join(lines)
 
 
+TINY_CLI = ["mnist-dcgan", "--width", "4", "--hidden", "16", "--batch-size", "16", "--ema", "0",
+            "--diffaugment", ""]
+
+
+def train_command_seconds(steps: int) -> float:
+    """Wall time of `python -m tfgan train` with the tiny models for `steps` steps, in a fresh run dir."""
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="tfgan-marginal-") as run_dir:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tfgan", "train", *TINY_CLI, "--steps", str(steps),
+                        "--run-dir", run_dir], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        return time.perf_counter() - start
+
+
+def train_marginal(args) -> str:
+    preset = presets.get("mnist-dcgan").replace(width=4, hidden=16, batch_size=16, ema=0.0, diffaugment="")
+    images = data.load_npz(data.MNIST_SUBSET).images
+    batches = [b for b in data.batches(images, preset.batch_size, seed=0, epoch=0)][:32]
+    generator, discriminator = run.build_models(preset, (28, 28, 1))
+    ref_step, _, _ = make_reference(preset.batch_size, preset.latent_dim, generator, discriminator)
+    n = 4000
+    timed(ref_step, batches, 50)  # trace and warm up
+    ref, cli = [], []
+    for r in range(args.rounds):
+        ref.append(timed(ref_step, batches, n))
+        cli.append((train_command_seconds(4500) - train_command_seconds(500)) / n)
+        print(f"round {r + 1}: tutorial step {1e3 * ref[-1]:.2f} ms, train command {1e3 * cli[-1]:.2f} ms "
+              f"per marginal step", flush=True)
+    ref_ms, cli_ms = 1e3 * statistics.median(ref), 1e3 * statistics.median(cli)
+    return "\n".join([
+        f"### The train command against the tutorial's plain step, {time.strftime('%Y-%m-%d')}", "",
+        (f"`python -m tfgan train {' '.join(a or repr(a) for a in TINY_CLI)}`: (4,500-step run - 500-step run) / "
+        f"4,000, against the TF tutorial's step on the same models from a Python loop; {args.rounds} interleaved "
+        "rounds, medians."), "",
+        "| what | ms / step | tutorial step / this |", "|---|---|---|",
+        f"| TF tutorial step, Python loop, nothing read back | {ref_ms:.2f} | 1.00× |",
+        f"| `train` command, marginal per step | {cli_ms:.2f} | {ref_ms / cli_ms:.2f}× |"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -206,7 +255,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", help="append a Markdown table here")
     parser.add_argument("--loop-overhead", action="store_true", help="the loop-overhead section only")
+    parser.add_argument("--train-marginal", action="store_true",
+                        help="the train command's marginal cost per step against the tutorial's step")
     args = parser.parse_args()
+    if args.train_marginal:
+        report = train_marginal(args)
+        print(report)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(report + "\n\n")
+        return
     if args.loop_overhead:
         report = loop_overhead(args)
         print(report)

@@ -231,10 +231,10 @@ def test_label_flip_swaps_the_targets(tmp_path, digits):
 
     trainer, _ = _trainer(tmp_path, digits, TINY.replace(label_flip=1.0))  # every target flipped
     real, fake = tf.constant([[2.0], [1.0]]), tf.constant([[-1.0], [-3.0]])
-    np.testing.assert_allclose(float(trainer._d_loss(real, fake)), float(losses.nonsaturating_d_loss(fake, real)),
+    np.testing.assert_allclose(float(trainer.d_loss(real, fake)), float(losses.nonsaturating_d_loss(fake, real)),
                                rtol=1e-6)
     plain, _ = _trainer(tmp_path / "b", digits)
-    assert abs(float(plain._d_loss(real, fake)) - float(losses.nonsaturating_d_loss(real, fake))) < 1e-6
+    assert abs(float(plain.d_loss(real, fake)) - float(losses.nonsaturating_d_loss(real, fake))) < 1e-6
 
 
 def test_instance_noise_is_annealed_to_zero(tmp_path, digits):
@@ -244,7 +244,7 @@ def test_instance_noise_is_annealed_to_zero(tmp_path, digits):
     images = tf.zeros([64, 28, 28, 1])
     for step, sigma in ((0, 0.5), (50, 0.25), (100, 0.0)):
         trainer.step.assign(step)
-        seen, _ = trainer.discriminate(images)
+        seen = trainer.discriminate(images)
         assert abs(float(tf.math.reduce_std(seen)) - sigma) < 0.02, (step, sigma)
 
 

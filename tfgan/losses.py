@@ -1,8 +1,10 @@
-"""GAN losses as pure functions of the discriminator's logits.
+"""All of a GAN's loss arithmetic: the losses, their label targets, AC-GAN's class term, the gradient
+penalty and weight clipping.
 
 Each pair is (discriminator_loss(real_logits, fake_logits), generator_loss(fake_logits)), named as in
 the course. Logits are raw scores: the sigmoid lives inside the cross-entropy, which is the
-numerically stable way to write log(D(x)).
+numerically stable way to write log(D(x)). `for_preset` composes a preset's label tricks (one-sided
+smoothing, noisy labels) into the pair, so that a train step only ever calls `d_loss(real, fake)`.
 """
 
 from __future__ import annotations
@@ -92,10 +94,9 @@ def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: 
                      loss_scale: tf.Tensor | float = 1.0):
     """WGAN-GP (Gulrajani et al. 2017): mean (‖∇f(x̂)‖ - 1)² on x̂ = αx + (1-α)x̃, α ~ U[0, 1].
 
-    Returns (penalty, mean gradient norm). Pass `alpha` (shape (B, 1, 1, 1), or (B, 1) for 2-D points) to
-    fix the draw in tests.
-    Under mixed precision pass the optimizer's loss scale: this inner gradient is float16 too, and
-    would underflow unscaled.
+    Returns (penalty, mean gradient norm). Pass `alpha` (shape (B, 1, 1, 1), or (B, 1) for 2-D points:
+    one weight per example, uniform, not normal) to fix the draw in tests. Under mixed precision pass
+    the optimizer's loss scale: this inner gradient is float16 too, and would underflow unscaled.
     """
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
@@ -108,6 +109,48 @@ def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, alpha: 
     grads = tape.gradient(scores, interpolates) / loss_scale
     norms = safe_norm(grads, axis=list(range(1, grads.shape.rank)))
     return tf.reduce_mean(tf.square(norms - 1.0)), tf.reduce_mean(norms)
+
+
+def class_loss(labels: tf.Tensor, class_logits: tf.Tensor) -> tf.Tensor:
+    """AC-GAN's auxiliary term (Odena et al. 2017): the cross-entropy of D's class prediction. D learns it
+    on real images, G on its fakes (made to be classified as the label they were asked for)."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels, tf.cast(class_logits, tf.float32)))
+
+
+def clip_weights(variables, clip_value: float) -> None:
+    """The original WGAN's crude Lipschitz constraint (Arjovsky et al. 2017): every critic weight is
+    clipped into [-c, c] after each critic update."""
+    for w in variables:
+        w.assign(tf.clip_by_value(w, -clip_value, clip_value))
+
+
+def noisy_targets(logits: tf.Tensor, target: float, flip: float, rng: tf.random.Generator) -> tf.Tensor:
+    """Noisy labels: `target` for each logit, swapped (a real called fake, a fake called real) with
+    probability `flip`."""
+    swapped = rng.uniform(tf.shape(logits)) < flip
+    return tf.where(swapped, 1.0 - round(target), target)
+
+
+def for_preset(loss: str, real_label: float = 1.0, label_flip: float = 0.0,
+               rng: tf.random.Generator | None = None) -> tuple[Callable, Callable]:
+    """(d_loss(real_logits, fake_logits), g_loss(fake_logits)) for a loss name, with the label tricks
+    composed in: one-sided smoothing (`real_label` < 1) and noisy labels (`label_flip` > 0, drawn from
+    `rng`). Without tricks these are exactly the functions of `LOSSES`."""
+    d_loss, g_loss = get(loss)
+    cross_entropy = loss in ("nonsaturating", "minimax")
+    if (real_label != 1.0 or label_flip > 0) and not cross_entropy:
+        raise TfganError(f"label smoothing and flipping need a cross-entropy loss (nonsaturating, minimax), "
+                         f"not {loss}")
+    if label_flip > 0:
+        def flipped_d_loss(real_logits, fake_logits):
+            real_targets = noisy_targets(real_logits, real_label, label_flip, rng)
+            fake_targets = noisy_targets(fake_logits, 0.0, label_flip, rng)
+            return d_loss(real_logits, fake_logits, real_targets, fake_targets)
+        return flipped_d_loss, g_loss
+    if real_label != 1.0:
+        return (lambda real_logits, fake_logits: d_loss(real_logits, fake_logits, real_label)), g_loss
+    return d_loss, g_loss
 
 
 LOSSES: dict[str, tuple[Callable, Callable]] = {

@@ -71,40 +71,35 @@ def tutorial_discriminator(image_shape: ImageShape = (28, 28, 1)) -> keras.Seque
 # --- tfgan's 28×28 models: the tutorial's shape, narrower and with 4×4 kernels (faster on a CPU) ----
 
 
-def _mnist_generator_layers(width: int, channels: int, dropout: float = 0.0, hidden: int = 0,
-                            batchnorm: bool = True) -> list:
-    """The layers after the input: [Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w -> Conv2DTranspose
-    channels."""
-    # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
-    maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
-
-    def norm() -> list:  # BatchNorm, or nothing (then the layers keep their biases)
-        return [layers.BatchNormalization()] if batchnorm else []
-
-    # A hidden layer lets G shape the whole digit non-linearly before any convolution (InfoGAN's MNIST G).
-    maybe_hidden = [layers.Dense(hidden, use_bias=not batchnorm), *norm(), layers.LeakyReLU(0.2)] if hidden else []
-    return [
-        *maybe_hidden,
-        layers.Dense(7 * 7 * 2 * width, use_bias=not batchnorm),
-        *norm(),
-        layers.LeakyReLU(0.2),
-        *maybe_dropout,
-        layers.Reshape((7, 7, 2 * width)),
-        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batchnorm),
-        *norm(),
-        layers.LeakyReLU(0.2),
-        *maybe_dropout,
-        layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),
-    ]
-
-
 def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
                     dropout: float = 0.0, hidden: int = 0, batchnorm: bool = True) -> keras.Sequential:
     """[Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels,
-    tanh; BatchNorm after each hidden layer unless `batchnorm` is False."""
-    model = keras.Sequential([keras.Input((latent_dim,)),
-                              *_mnist_generator_layers(width, channels, dropout, hidden, batchnorm)],
-                             name="generator")
+    tanh; BatchNorm after each hidden layer unless `batchnorm` is False (the layers then keep their
+    biases)."""
+    def norm() -> list:
+        return [layers.BatchNormalization()] if batchnorm else []
+
+    # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
+    maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
+    # A hidden layer lets G shape the whole digit non-linearly before any convolution (InfoGAN's MNIST G).
+    maybe_hidden = [layers.Dense(hidden, use_bias=not batchnorm), *norm(), layers.LeakyReLU(0.2)] if hidden else []
+    model = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            *maybe_hidden,
+            layers.Dense(7 * 7 * 2 * width, use_bias=not batchnorm),
+            *norm(),
+            layers.LeakyReLU(0.2),
+            *maybe_dropout,
+            layers.Reshape((7, 7, 2 * width)),  # 7×7
+            layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batchnorm),  # 14×14
+            *norm(),
+            layers.LeakyReLU(0.2),
+            *maybe_dropout,
+            layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),  # 28×28
+        ],
+        name="generator",
+    )
     return _check(model, (None, 28, 28, channels))
 
 
@@ -140,12 +135,12 @@ def mnist_discriminator(
 
 def cgan_generator(latent_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1,
                    embed_dim: int = 50, dropout: float = 0.0, hidden: int = 0) -> keras.Model:
-    """(z, label) -> the mnist generator, with a learned label embedding concatenated to z."""
+    """(z, label) -> the mnist generator's layers, with a learned label embedding concatenated to z."""
     noise = keras.Input((latent_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
     embedded = layers.Embedding(num_classes, embed_dim)(label)  # (B, embed_dim): one vector per class
     x = layers.Concatenate()([noise, embedded])
-    for layer in _mnist_generator_layers(width, channels, dropout, hidden):
+    for layer in mnist_generator(latent_dim + embed_dim, width, channels, dropout, hidden).layers:
         x = layer(x)
     return _check(keras.Model([noise, label], x, name="generator"), (None, 28, 28, channels))
 

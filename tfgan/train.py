@@ -1,4 +1,4 @@
-"""When things happen: the training loop around the compiled steps of `tfgan.steps`.
+"""When things happen: the training loop around a train step (`tfgan.step`, or one of your own).
 
 `GANTrainer.fit` asks for several steps per compiled call (a "chunk", about 0.25 s of work unless
 `steps_per_call` fixes it) and gets every step's logs back in one transfer. A chunk ends where
@@ -31,7 +31,7 @@ from tfgan.errors import TfganError
 from tfgan.media import read_history  # noqa: F401  (history.csv back as dicts; kept importable from here)
 from tfgan.presets import Preset
 from tfgan.signals import StopRequests
-from tfgan.steps import GANSteps
+from tfgan.step import GAN, ScaledTape, fixed_noise, library_step, unscale_logs, update_ema
 
 CHUNK_SECONDS = 0.25  # the work one compiled call aims at when steps_per_call is automatic
 MAX_STEPS_PER_CALL = 1000
@@ -54,8 +54,29 @@ class FitResult:
     checkpoint_seconds: float = 0.0  # of which saving checkpoints
 
 
-class GANTrainer(GANSteps):
-    """The steps of `GANSteps`, plus the run directory: frames, checkpoints, history, callbacks, fit().
+class GANTrainer(GAN):
+    """A GAN (`tfgan.step.GAN`) and its run directory: the step, frames, checkpoints, history, callbacks.
+
+    The step is the library's for the preset (`tfgan.step.library_step`) unless you give your own:
+    `trainer.use_step(fn)` or `trainer.fit(..., step=fn)`. A step is a function of one batch that
+    updates both networks and returns a dict of scalar tensors (its logs):
+
+        def train_step(images):                        # a cGAN's batch is (images, labels)
+            noise = trainer.draw_noise(tf.shape(images)[0])
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                ...                                    # G, D, the two losses
+            ...                                        # two tape.gradient, two apply_gradients
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    For resume and `--deterministic` to hold, everything the step changes must be saved in the
+    checkpoint: update `trainer.generator` / `trainer.discriminator` with `trainer.g_optimizer` /
+    `trainer.d_optimizer`, and draw every random number from `trainer.rng` (`trainer.draw_noise(n)`;
+    `tf.random.normal` is not saved, so a resumed run would draw other noise). The loop adds the rest:
+    the step counter, the EMA generator, several steps per compiled call, frames, checkpoints, the
+    history, health warnings (from "d_loss", "D(x)", "D(G(z))" and "*_grad_norm" when the step logs
+    them), evaluation, the GIF and clean stops on signals. The step runs inside `tf.function`: no
+    Python side effects per step, and no `.numpy()`. It runs on one device; several replicas and
+    mixed precision need the library's steps (their tape scales the losses).
 
     Callbacks are functions of `(trainer, logs)`, called once for every step with that step's logs,
     after the chunk that ran it. A callback with an attribute `every` sees the networks as they were
@@ -78,8 +99,28 @@ class GANTrainer(GANSteps):
         checkpoint_secs: float = 60.0,
         keep_every: int = 0,
     ):
-        super().__init__(preset, generator, discriminator, seed=seed, jit_compile=jit_compile,
-                         mixed_precision=mixed_precision, strategy=strategy)
+        super().__init__(preset, generator, discriminator, seed=seed, mixed_precision=mixed_precision,
+                         strategy=strategy)
+        self.jit_compile = jit_compile
+        self.sample_noise, labels = fixed_noise(preset, self.latent_dim, seed)
+        # The frames' noise is saved in the checkpoint, so a resumed run draws the same grid.
+        self.sample_noise = tf.Variable(self.sample_noise, trainable=False, name="sample_noise")
+        if labels is not None:
+            self.sample_labels = labels
+        # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
+        # and so out of a checkpoint of the model: they are saved too, or a resumed run repeats old masks.
+        self.seed_states = [v for m in (generator, discriminator) for v in m.variables
+                            if all(v is not w for w in m.weights)]
+        # The weight average draws the frames and the samples (Karras et al. 2018).
+        self.ema_generator = None
+        if preset.ema > 0:
+            with self.strategy.scope():
+                self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        self.log_keys: list[str] = []  # the columns of train_steps' result, known once it is traced
+        self._fixed_samples = tf.function(
+            lambda: self._generate(self.sample_noise, getattr(self, "sample_labels", None)))
+        self.use_step(library_step(self))
         self.run_dir = Path(run_dir)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.frame_samples: np.ndarray | None = None  # the samples of the latest progress frame
@@ -111,6 +152,91 @@ class GANTrainer(GANSteps):
         self.checkpoint_secs = checkpoint_secs
         self.checkpoint_seconds = 0.0  # wall time spent saving checkpoints, for the cost in RESULTS.md
         self._saves_this_fit, self._last_save = 0, time.monotonic()
+
+    # --- the step, and k steps per compiled call --------------------------------------------------
+
+    def use_step(self, step: Callable[..., dict]) -> None:
+        """Train with `step(batch) -> dict of scalar tensors` from now on (see the class docstring)."""
+        if not callable(step):
+            raise TfganError(f"a train step must be a function of a batch, got {type(step).__name__}")
+        if self.needs_scaling and not getattr(step, "library", False):
+            raise TfganError("a step of your own runs on one device in float32: drop --mixed-precision and "
+                             "--distribute, or use the library's step")
+        self.step_fn = step
+        # One step per call (XLA-compiled with jit_compile), and k steps per call around it.
+        self.train_step = tf.function(self._counted_step, jit_compile=self.jit_compile)
+        self.train_steps = tf.function(self._steps_on_iterator)
+
+    def _counted_step(self, batch) -> dict:
+        """The step on every replica (just once without a strategy), the logs averaged, then the EMA
+        and the step counter."""
+        scales = (ScaledTape.loss_scale(self.g_optimizer), ScaledTape.loss_scale(self.d_optimizer)) \
+            if self.needs_scaling else None  # read before the update changes them
+        logs = self.strategy.run(self.step_fn, args=(batch,))
+        if not isinstance(logs, dict) or not logs:
+            self._step_problem(f"the train step returned {type(logs).__name__}, not a dict of losses: end it "
+                               "with return {'d_loss': d_loss, 'g_loss': g_loss}")
+        logs = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
+        if scales is not None:
+            logs = unscale_logs(self, logs, scales)
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, self.generator, self.step, self.preset.ema)
+        self.step.assign_add(1)
+        return logs
+
+    def _steps_on_iterator(self, iterator, k: tf.Tensor) -> tf.Tensor:
+        """k train steps on k batches from `iterator`; returns their logs, shape (k, len(log_keys)).
+
+        The loop is a `tf.while_loop` over a tensor k, so that every chunk size shares one trace (TPU
+        guide: "multiple steps within tf.function"). The first step is taken before the loop, which is
+        where the logs' names are learnt.
+        """
+        def step() -> tf.Tensor:
+            logs = self.train_step(next(iterator))
+            self.log_keys = list(logs)  # a Python side effect, at trace time only
+            for key, value in logs.items():
+                if tf.convert_to_tensor(value).shape.rank:
+                    self._step_problem(f"the train step's log '{key}' has shape {tuple(value.shape)}: log "
+                                       "scalars (e.g. tf.reduce_mean of it)")
+            return tf.stack([tf.cast(logs[key], tf.float32) for key in self.log_keys])
+
+        first = step()
+        rows = tf.TensorArray(tf.float32, size=k, element_shape=first.shape).write(0, first)
+        for i in tf.range(1, k):
+            rows = rows.write(i, step())
+        return rows.stack()
+
+    def _step_problem(self, message: str):
+        """Raised while the step is traced; `run_steps` turns it back into one line (tf.function would
+        wrap it in a traceback of its own)."""
+        self._traced_problem = message
+        raise TfganError(message)
+
+    def run_steps(self, iterator, k: int) -> np.ndarray:
+        """k steps in one compiled call; their logs as an array (k, len(log_keys)), in one transfer."""
+        self._traced_problem = None
+        try:
+            return self.train_steps(iterator, tf.constant(k, tf.int32)).numpy()
+        except Exception:
+            if self._traced_problem:
+                raise TfganError(self._traced_problem) from None
+            raise
+
+    def generate(self, noise: tf.Tensor | np.ndarray | None = None, labels=None) -> np.ndarray:
+        """Generator output in [-1, 1] for the given noise (default: the fixed sample noise).
+
+        A conditional GAN also takes labels (default: those of the fixed grid, one row per class).
+        """
+        if noise is None:  # the progress frames: compiled, since the loop draws one every few steps
+            return self._fixed_samples().numpy()
+        if self.conditional and labels is None:
+            raise TfganError("a conditional generator needs labels: generate(noise, labels)")
+        labels = tf.convert_to_tensor(labels, tf.int32) if self.conditional else None
+        return self._generate(tf.convert_to_tensor(noise, tf.float32), labels).numpy()
+
+    def _generate(self, noise: tf.Tensor, labels: tf.Tensor | None) -> tf.Tensor:
+        generator = self.ema_generator or self.generator
+        return tf.cast(generator(noise if labels is None else [noise, labels], training=False), tf.float32)
 
     # --- frames, checkpoints, history -----------------------------------------------------------
 
@@ -211,7 +337,7 @@ class GANTrainer(GANSteps):
 
     def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
             progress: bool = True, max_seconds: float | None = None,
-            stop_requests: StopRequests | None = None) -> FitResult:
+            stop_requests: StopRequests | None = None, step: Callable[..., dict] | None = None) -> FitResult:
         """Train until the step counter reaches `steps` (a total, so re-running resumes).
 
         A conditional GAN needs `labels` (one int per image); an unconditional one ignores them.
@@ -219,10 +345,56 @@ class GANTrainer(GANSteps):
         at equal wall time, or a 10-minute recipe); the end is a normal one: checkpoint, GIF, history.
         `stop_requests`: signal handling already set up by the caller (the CLI, from before the data
         loaded); a stop it caught before fit() began saves at once. Default: fit() sets up its own.
+        `step`: a train step of your own (see the class docstring), used from now on.
         """
         from tqdm.auto import tqdm
 
+        if step is not None:
+            self.use_step(step)
         fit_start, checkpoint_seconds_before = time.perf_counter(), self.checkpoint_seconds
+        iterator, per_epoch = self._start_data(images, labels, steps)
+        # With a time limit the last step is unknown: the bar counts steps and their rate, with no total.
+        bar = tqdm(total=steps if max_seconds is None else None, initial=min(int(self.step), steps), unit="step",
+                   disable=not progress, dynamic_ncols=True, smoothing=0.1)
+        self.stop_training = False
+        # Every worker of a multi-worker job must make the same calls: a fixed chunk, not a clocked one.
+        multiworker = preemption.uses_handler(self.strategy)
+        chunk = ChunkSizer(self.steps_per_call or (1 if multiworker else None))
+        self._saves_this_fit, self._last_save = 0, time.monotonic()
+        if stop_requests is not None:
+            stop_requests.raise_now = False  # from here a signal stops at the next chunk's end, and saves
+        interrupted = preempted = False
+        with StopRequests(echo=tqdm.write) if stop_requests is None else contextlib.nullcontext(stop_requests) \
+                as stop:
+            # Multi-worker: TensorFlow's handler takes SIGTERM over, so that all workers save at one step.
+            handler = preemption.make_handler(self.strategy, self.checkpoint.manager, self.save_checkpoint) \
+                if multiworker else None
+            deadline = None if max_seconds is None else fit_start + max_seconds
+            try:
+                self._train_chunks(iterator, steps, per_epoch, chunk, bar, stop, handler, deadline)
+            except KeyboardInterrupt:  # raised by a callback, or Ctrl-C outside the main thread
+                interrupted = True
+            except preemption.Preempted:
+                interrupted = preempted = True
+            except NonFiniteLoss:
+                self.write_history()
+                self.wait_for_frames()
+                raise
+            finally:
+                bar.close()
+            interrupted = interrupted or stop.requested
+            if interrupted:
+                how = (" by SIGTERM: preempted, every worker saved at this step" if preempted else
+                       f" by {stop.name}" if stop.requested else "")
+                print(f"\nstopped at step {int(self.step)}{how}: saving a checkpoint and the GIF so far")
+            gif = self._save_the_end()
+        return FitResult(int(self.step), int(self.epoch), interrupted, gif, self.history,
+                         signal=stop.name or ("SIGTERM" if preempted else "SIGINT" if interrupted else ""),
+                         seconds=time.perf_counter() - fit_start,
+                         checkpoint_seconds=self.checkpoint_seconds - checkpoint_seconds_before)
+
+    def _start_data(self, images: np.ndarray, labels: np.ndarray | None, steps: int):
+        """The endless batch iterator, started where the run stands, and the steps in an epoch."""
         p = self.preset
         if self.conditional and labels is None:
             raise TfganError("a conditional GAN trains on labelled images: pass labels=images.labels")
@@ -245,83 +417,57 @@ class GANTrainer(GANSteps):
                                    epochs=None)
         if self.replicas > 1:  # each replica gets its slice of every global batch
             batches = self.strategy.experimental_distribute_dataset(batches)
-        iterator = iter(batches)
-        # With a time limit the last step is unknown: the bar counts steps and their rate, with no total.
-        bar = tqdm(total=steps if max_seconds is None else None, initial=min(int(self.step), steps), unit="step",
-                   disable=not progress, dynamic_ncols=True, smoothing=0.1)
-        interrupted = False
-        self.stop_training = False
-        # Every worker of a multi-worker job must make the same calls: a fixed chunk, not a clocked one.
-        multiworker = preemption.uses_handler(self.strategy)
-        chunk = ChunkSizer(self.steps_per_call or (1 if multiworker else None))
-        self._saves_this_fit, self._last_save = 0, time.monotonic()
-        if stop_requests is not None:
-            stop_requests.raise_now = False  # from here a signal stops at the next chunk's end, and saves
-        own = stop_requests is None
-        preempted = False
-        with StopRequests(echo=tqdm.write) if own else contextlib.nullcontext(stop_requests) as stop:
-            # Multi-worker: TensorFlow's handler takes SIGTERM over, so that all workers save at one step.
-            handler = preemption.make_handler(self.strategy, self.checkpoint.manager, self.save_checkpoint) \
-                if multiworker else None
-            try:
-                step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
-                out_of_time = False
-                while step < steps and not (self.stop_training or stop.requested or out_of_time):
-                    k = min(chunk.size, self._steps_to_next_event(step, steps))
-                    start = time.perf_counter()
-                    rows = self.train_steps(iterator, tf.constant(k, tf.int32)).numpy()  # one transfer
-                    now = time.perf_counter()
-                    chunk.observe(k, now - start)
-                    # The rate as the loop delivers it: frames, checkpoints and callbacks included.
-                    rate = p.batch_size * p.d_steps * k / max(now - last, 1e-9)
-                    last = now
-                    logs = []
-                    for row in rows:
-                        step += 1
-                        logs.append({"step": step, "epoch": epoch, **dict(zip(self.log_keys, row.tolist())),
-                                     "images/s": rate})
-                        if step == (epoch + 1) * per_epoch:  # counted before any save: a checkpoint says where to go on
-                            epoch += 1
-                    self.epoch.assign(epoch)
-                    self._record(logs)
-                    if step % p.sample_every == 0:
-                        self.save_frame()
-                    kept = self.checkpoint.keep_every and step % self.checkpoint.keep_every == 0
-                    if step % p.checkpoint_every == 0 or kept or self.checkpoint_due():
-                        self.save_checkpoint()
-                    for row in logs:
-                        for callback in self.callbacks:
-                            callback(self, row)
-                    if handler is not None:
-                        handler.save_checkpoint_if_preempted()  # raises Preempted once all have saved
-                    out_of_time = max_seconds is not None and time.perf_counter() - fit_start >= max_seconds
-                    bar.update(k)
-                    bar.set_postfix({key: f"{logs[-1][key]:.3g}" for key in ("d_loss", "g_loss", "images/s")},
-                                    refresh=False)
-            except KeyboardInterrupt:  # raised by a callback, or Ctrl-C outside the main thread
-                interrupted = True
-            except preemption.Preempted:
-                interrupted = preempted = True
-            except NonFiniteLoss:
-                self.write_history()
-                self.wait_for_frames()
-                raise
-            finally:
-                bar.close()
-            interrupted = interrupted or stop.requested
-            if interrupted:
-                how = (" by SIGTERM: preempted, every worker saved at this step" if preempted else
-                       f" by {stop.name}" if stop.requested else "")
-                print(f"\nstopped at step {int(self.step)}{how}: saving a checkpoint and the GIF so far")
-            self.wait_for_frames()
-            if not media.frame_path(self.run_dir / "frames", int(self.step)).exists():
-                self.save_frame()
+        return iter(batches), per_epoch
+
+    def _train_chunks(self, iterator, steps: int, per_epoch: int, chunk: ChunkSizer, bar, stop, handler,
+                      deadline: float | None) -> None:
+        """Chunks of compiled steps until `steps`, a stop request, a callback's stop or the deadline."""
+        p = self.preset
+        step, epoch, last = int(self.step), int(self.epoch), time.perf_counter()
+        while step < steps and not (self.stop_training or stop.requested):
+            k = min(chunk.size, self._steps_to_next_event(step, steps))
+            start = time.perf_counter()
+            rows = self.run_steps(iterator, k)
+            now = time.perf_counter()
+            chunk.observe(k, now - start)
+            # The rate as the loop delivers it: frames, checkpoints and callbacks included.
+            rate = p.batch_size * p.d_steps * k / max(now - last, 1e-9)
+            last = now
+            logs = []
+            for row in rows.tolist():
+                step += 1
+                logs.append({"step": step, "epoch": epoch, **dict(zip(self.log_keys, row)), "images/s": rate})
+                if step == (epoch + 1) * per_epoch:  # counted before any save: a checkpoint says where to go on
+                    epoch += 1
+            self.epoch.assign(epoch)
+            self._record(logs)
+            self._after_chunk(step, logs)
+            if handler is not None:
+                handler.save_checkpoint_if_preempted()  # raises Preempted once all have saved
+            bar.update(k)
+            bar.set_postfix({key: f"{logs[-1][key]:.3g}" for key in ("d_loss", "g_loss", "images/s")
+                             if key in logs[-1]}, refresh=False)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+
+    def _after_chunk(self, step: int, logs: list[dict]) -> None:
+        """What is due at the chunk's last step: a frame, a checkpoint; then the callbacks, row by row."""
+        if step % self.preset.sample_every == 0:
+            self.save_frame()
+        kept = self.checkpoint.keep_every and step % self.checkpoint.keep_every == 0
+        if step % self.preset.checkpoint_every == 0 or kept or self.checkpoint_due():
             self.save_checkpoint()
-            gif = self.finish_media()
-        return FitResult(int(self.step), int(self.epoch), interrupted, gif, self.history,
-                         signal=stop.name or ("SIGTERM" if preempted else "SIGINT" if interrupted else ""),
-                         seconds=time.perf_counter() - fit_start,
-                         checkpoint_seconds=self.checkpoint_seconds - checkpoint_seconds_before)
+        for row in logs:
+            for callback in self.callbacks:
+                callback(self, row)
+
+    def _save_the_end(self) -> Path | None:
+        """The last frame, the checkpoint, the loss plot and the GIF, however training ended."""
+        self.wait_for_frames()
+        if not media.frame_path(self.run_dir / "frames", int(self.step)).exists():
+            self.save_frame()
+        self.save_checkpoint()
+        return self.finish_media()
 
     def _steps_to_next_event(self, step: int, steps: int) -> int:
         """Steps until the next one at which something needs the networks: a chunk ends there."""
