@@ -45,7 +45,10 @@ def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_pre
 
 
 def gan_step(gan: GAN, real_images: tf.Tensor, tape=tf.GradientTape) -> dict:
-    """The TF tutorial's step: one batch of noise, one generator pass, both networks updated."""
+    """The TF tutorial's step: one batch of noise, one generator pass, both networks updated.
+
+    `discriminate` is D (behind DiffAugment / instance noise when they are on); `tape` is
+    tf.GradientTape (a ScaledTape under mixed precision or several replicas)."""
     generator, discriminate = gan.generator, gan.discriminate
     noise = gan.draw_noise(tf.shape(real_images)[0])
     with tape() as g_tape, tape() as d_tape:

@@ -1,0 +1,164 @@
+"""Checks of the networks a student builds, and of the small pieces of arithmetic around them: the
+generator, the discriminator, a cGAN's label input, slerp, the EMA update and the Fréchet distance."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan import metrics
+from tfgan.exercises.probe import CheckResult, Misconception, judge, not_done
+
+
+def _crashed(name: str, e: Exception) -> CheckResult:
+    return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+
+
+def check_generator(fn) -> CheckResult:
+    """`fn(latent_dim) -> keras.Model`: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1]."""
+    name = "generator"
+    try:
+        model = fn(16)
+    except NotImplementedError:
+        return not_done(name)
+    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
+        return _crashed(name, e)
+    if not isinstance(model, keras.Model):
+        return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    if tuple(model.input_shape) != (None, 16):
+        return CheckResult(name, False, f"its input shape is {model.input_shape}, not (None, latent_dim) = (None, 16). "
+                           "Hint: start from keras.Input((latent_dim,))")
+    if tuple(model.output_shape) != (None, 28, 28, 1):
+        return CheckResult(name, False, f"it draws {model.output_shape[1:]}, not (28, 28, 1): two stride-2 "
+                           "Conv2DTranspose layers take 7×7 to 28×28")
+    z = tf.random.stateless_normal([64, 16], seed=[0, 1]) * 30.0  # large noise: an unbounded output shows
+    images = model(z, training=False).numpy()
+    if images.min() < -1.0 - 1e-6 or images.max() > 1.0 + 1e-6:
+        return CheckResult(name, False, f"its pixels reach [{images.min():.2f}, {images.max():.2f}]: the data is in "
+                           "[-1, 1]. Hint: end with activation='tanh'")
+    if images.min() >= 0:
+        return CheckResult(name, False, "its pixels are never negative (a sigmoid or ReLU at the end?): the data is "
+                           "in [-1, 1]. Hint: end with activation='tanh'")
+    if np.ptp(images, axis=0).max() < 1e-6:
+        return CheckResult(name, False, "every noise vector gives the same image: the output ignores z")
+    return CheckResult(name, True, "(batch, 16) -> (batch, 28, 28, 1), pixels in [-1, 1] even for large z, and "
+                       "different noise gives different images")
+
+
+def check_discriminator(fn) -> CheckResult:
+    """`fn(image_shape) -> keras.Model`: images (batch, 28, 28, 1) -> one logit each, (batch, 1)."""
+    name = "discriminator"
+    try:
+        model = fn((28, 28, 1))
+    except NotImplementedError:
+        return not_done(name)
+    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
+        return _crashed(name, e)
+    if not isinstance(model, keras.Model):
+        return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    if tuple(model.output_shape) != (None, 1):
+        return CheckResult(name, False, f"its output shape is {model.output_shape}, not (None, 1): one score per "
+                           "image. Hint: Flatten, then Dense(1)")
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "linear")
+    if activation != "linear":
+        return CheckResult(name, False, f"its last layer applies {activation}: D must return logits, which the "
+                           "losses turn into probabilities. Hint: Dense(1) without an activation")
+    if any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
+        note = " (it has BatchNorm: fine for a DCGAN, but not as a WGAN-GP critic, whose penalty is per example)"
+    else:
+        note = ""
+    return CheckResult(name, True, f"(batch, 28, 28, 1) -> (batch, 1) raw logits, no sigmoid{note}")
+
+
+def check_cgan_input(fn) -> CheckResult:
+    """`fn(noise, labels, num_classes) -> tensor`: a cGAN generator's input, z with the one-hot label
+    appended (batch, latent_dim + num_classes)."""
+    rng = np.random.default_rng(2)
+    cases = [(tf.constant(rng.normal(size=(6, 4)), tf.float32), tf.constant([0, 3, 9, 3, 1, 0]), 10),
+             (tf.constant(rng.normal(size=(3, 8)), tf.float32), tf.constant([2, 1, 0]), 3)]
+
+    def reference(noise, labels, num_classes):
+        return tf.concat([noise, tf.one_hot(labels, num_classes)], axis=1)
+
+    mistakes = [Misconception("It appends the label as a number: the network would read 9 as 'more' than 3",
+                              "one-hot it: tf.one_hot(labels, num_classes)",
+                              lambda z, y, k: tf.concat([z, tf.cast(y, tf.float32)[:, None]], axis=1)),
+                Misconception("It puts the label before the noise", "that works too, but this check (and "
+                              "tfgan's models) expect [z, one_hot(label)]",
+                              lambda z, y, k: tf.concat([tf.one_hot(y, k), z], axis=1))]
+    return judge("cgan_input", fn, reference, cases, "z unchanged in the first latent_dim columns, the label "
+                 "one-hot in the last num_classes", mistakes)
+
+
+def slerp(z0, z1, t):
+    """Spherical interpolation (Shoemake 1985; White 2016 for GAN latent spaces)."""
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    cos = np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
+    omega = np.arccos(np.clip(cos, -1, 1))
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+
+
+def check_slerp(fn) -> CheckResult:
+    """`fn(z0, z1, t) -> z`: the point a fraction t along the great circle from z0 to z1."""
+    rng = np.random.default_rng(3)
+    z0, z1 = rng.normal(size=16), rng.normal(size=16)
+    cases = [(z0, z1, 0.0), (z0, z1, 1.0), (z0, z1, 0.5), (z0, z1, 0.25), (z1, -0.3 * z0 + z1, 0.7)]
+    mistakes = [Misconception("It interpolates linearly: half-way between two Gaussian vectors the norm shrinks, "
+                              "to a point that noise of this size never reaches",
+                              "follow the great circle: sin((1-t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1",
+                              lambda a, b, t: (1 - t) * np.asarray(a) + t * np.asarray(b))]
+    return judge("slerp", fn, slerp, cases, "z0 at t=0, z1 at t=1, and the great-circle points between",
+                 mistakes)
+
+
+def ema_update(average, weights, decay):
+    return decay * np.asarray(average) + (1.0 - decay) * np.asarray(weights)
+
+
+def check_ema_update(fn) -> CheckResult:
+    """`fn(average, weights, decay) -> new average`: one step of G's exponential moving average."""
+    rng = np.random.default_rng(4)
+    cases = [(rng.normal(size=5), rng.normal(size=5), 0.999), (np.zeros(3), np.ones(3), 0.9),
+             (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.5)]
+    mistakes = [Misconception("It swaps the roles: the new weights get the weight `decay`",
+                              "the average keeps `decay` of itself and takes (1 - decay) of the new weights",
+                              lambda a, w, d: d * np.asarray(w) + (1 - d) * np.asarray(a))]
+    return judge("ema_update", fn, ema_update, cases, "decay · average + (1 - decay) · weights: after one update "
+                 "from zeros with decay 0.9 the average is 0.1", mistakes)
+
+
+def check_frechet_distance(fn) -> CheckResult:
+    """`fn(mu1, sigma1, mu2, sigma2) -> float`: the Fréchet distance of two Gaussians (FID's formula)."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(400, 4)), rng.normal(size=(400, 4)) @ np.diag([1.0, 2.0, 0.5, 1.0]) + 0.7
+
+    def stats(x):
+        return x.mean(axis=0), np.cov(x, rowvar=False)
+
+    (m1, s1), (m2, s2) = stats(a), stats(b)
+    cases = [(m1, s1, m1, s1), (m1, s1, m2, s2), (np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2))]
+
+    def reference(mu1, sigma1, mu2, sigma2):
+        return _fd(mu1, sigma1, mu2, sigma2)
+
+    mistakes = [Misconception("It leaves out the cross term -2 tr((Σ1 Σ2)^½)", "FD = |μ1 - μ2|² + tr(Σ1 + Σ2 - "
+                              "2 (Σ1 Σ2)^½)", lambda m1, s1, m2, s2: np.sum((m1 - m2) ** 2) + np.trace(s1 + s2)),
+                Misconception("It takes the square root entry by entry, not the matrix square root",
+                              "(Σ1 Σ2)^½ is a matrix square root: scipy.linalg.sqrtm, or eigenvalues",
+                              lambda m1, s1, m2, s2: np.sum((m1 - m2) ** 2)
+                              + np.trace(s1 + s2 - 2 * np.sqrt(np.abs(s1 @ s2)))),
+                Misconception("It does not square the distance between the means", "the first term is |μ1 - μ2|²",
+                              lambda m1, s1, m2, s2: np.linalg.norm(m1 - m2) + _fd(m1, s1, m1, s2))]
+    return judge("frechet_distance", fn, reference, cases, "0 for identical Gaussians, |Δμ|² + (σ1 - σ2)² per axis "
+                 "for diagonal ones, and tfgan's own value on real statistics", mistakes)
+
+
+def _fd(mu1, sigma1, mu2, sigma2) -> float:
+    """The reference, through tfgan.metrics' matrix square root."""
+    sqrt1 = metrics._sqrt_psd(sigma1)
+    middle = sqrt1 @ sigma2 @ sqrt1
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    diff = np.asarray(mu1) - np.asarray(mu2)
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
