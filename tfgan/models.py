@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from tfgan.errors import TfganError
+from tfgan.samples import is_toy
 
 ImageShape = tuple[int, int, int]
 
@@ -389,7 +390,7 @@ def build(
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
            hidden, g_batchnorm):
-    if architecture == "toy" or len(image_shape) == 1:
+    if architecture == "toy" or is_toy(image_shape):
         if architecture != "toy" or tuple(image_shape) != (2,):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
                              f"'{architecture}' for data of shape {tuple(image_shape)}")

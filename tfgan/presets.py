@@ -179,7 +179,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get(name: str) -> Preset:
+def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise TfganError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
     return PRESETS[name]

@@ -18,9 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan import augment, latent, losses, models
+from tfgan import losses, models
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
+from tfgan.samples import is_toy
+from tfgan.tricks import augment, latent
 
 
 def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_precision: bool = False):
@@ -54,7 +56,7 @@ class GANSteps:
             raise TfganError("wgan-clip trains on one device only: use wgan-gp with several devices")
         self.preset = preset
         self.augment_policy = augment.parse_policy(preset.diffaugment)
-        self.points = len(generator.output_shape) == 2  # the 2-D toy data (tfgan.toy), not images
+        self.points = is_toy(generator.output_shape[1:])  # the 2-D toy data (tfgan.data.toy), not images
         if self.augment_policy and self.points:
             raise TfganError("DiffAugment transforms images, not 2-D points: drop --diffaugment for toy data")
         self.generator = generator
@@ -68,7 +70,7 @@ class GANSteps:
         if self.conditional != models.is_conditional(generator):
             raise TfganError(f"preset num_classes={preset.num_classes} but the generator "
                              f"{'takes' if models.is_conditional(generator) else 'does not take'} a label")
-        latent.check(preset.latent)
+        latent.check_latent_kind(preset.latent)
         if preset.label_flip > 0 and preset.loss not in ("nonsaturating", "minimax"):
             raise TfganError(f"label flipping needs a cross-entropy loss (nonsaturating, minimax), not {preset.loss}")
         with self.strategy.scope():
