@@ -1,7 +1,7 @@
 """Quality per wall time: train presets for the same minutes on this machine, score them at checkpoints.
 
 Each preset trains in a fresh run directory; at every mark (e.g. 5 and 10 minutes of training; the
-scoring itself is not counted) 2,000 samples are scored with the metrics that fit the data (`tfgan.evaluate`:
+scoring itself is not counted) 2,000 samples are scored with the metrics that fit the data (`tfgan.evaluation.evaluate`:
 the shipped MNIST classifier for digits, the face-attribute classifier for the procedural faces), next to the
 real-vs-real floor. Presets and seeds run one after another, never side by side.
 

@@ -1,4 +1,4 @@
-"""Train the face-attribute classifier whose features and heads score colour runs (`tfgan.face_metrics`).
+"""Train the face-attribute classifier whose features and heads score colour runs (`tfgan.evaluation.face_metrics`).
 
 Draws fresh procedural faces with their attributes (`tfgan.data.faces.make_labelled_faces`, seeds that no
 training set uses), trains the classifier to read hair colour, hair style and eye colour, prints the

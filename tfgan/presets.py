@@ -161,7 +161,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="toy-gan",
             architecture="toy",  # three-layer MLPs for 2-D points (models.toy_generator)
-            dataset="ring8",  # or grid25, spiral (tfgan.toy)
+            dataset="ring8",  # or grid25, spiral (tfgan.data.toy)
             latent_dim=16,
             width=128,
             batch_size=256,

@@ -160,19 +160,14 @@ def start_run(
     if images is None and (folder is not None or dataset in ("anime", "faces")) and (
             generator is None or discriminator is None):
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.
-        size = preset.image_size
-        with strategy.scope():
-            generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
-
+        generator, discriminator = _build_in(strategy, preset, (preset.image_size,) * 2 + (preset.channels,), seed)
     saved = None if fresh else read_config(run_dir)
     check_writable(run_dir)
     claim_run_dir(run_dir, check_only=True)  # before --fresh could delete a live run's files
     images, shape = _images_for(preset, dataset, seed, images)
     say(f"data: {images.source}")
     if generator is None or discriminator is None:
-        with strategy.scope():
-            generator, discriminator = build_models(preset, shape, seed)
-
+        generator, discriminator = _build_in(strategy, preset, shape, seed)
     if fresh and run_dir.exists():  # only now that data and models are known to work
         _clear_run_dir(run_dir)
     config = run_config(preset, shape, dataset, seed)
@@ -193,6 +188,11 @@ def start_run(
         say(f"starting a new run in {run_dir}")
     write_config(run_dir, config)
     return trainer, images
+
+
+def _build_in(strategy: tf.distribute.Strategy, preset: Preset, shape: tuple, seed: int):
+    with strategy.scope():
+        return build_models(preset, shape, seed)
 
 
 def check_preset(preset: Preset, seed: int) -> None:

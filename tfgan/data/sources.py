@@ -26,7 +26,7 @@ class Images:
     images: np.ndarray  # uint8 (N, H, W, C); for the 2-D toy datasets float32 points (N, 2)
     labels: np.ndarray | None
     source: str  # one line for the log: where the images came from
-    # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.faces).
+    # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.data.faces).
     attributes: dict[str, np.ndarray] | None = None
 
     @property

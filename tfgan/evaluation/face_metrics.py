@@ -1,6 +1,6 @@
 """Sample quality for colour images, offline: a small face-attribute classifier and what it measures.
 
-`tfgan.faces` knows every procedural face's hair colour (10 kinds), hair style (8) and eye colour (7)
+`tfgan.data.faces` knows every procedural face's hair colour (10 kinds), hair style (8) and eye colour (7)
 as it draws it, so a small CNN can learn to read them back (`scripts/train_face_classifier.py`; the
 weights ship in ``assets/face_classifier.weights.h5``). Its 128-wide feature layer plays the part that
 Inception plays for FID, and its attribute heads give mode counts:
@@ -10,7 +10,7 @@ Inception plays for FID, and its attribute heads give mode counts:
 - how many of the 10 x 8 = 80 hair-colour x style combinations the confident samples cover;
 - KL divergence of the combinations' histogram from the real one.
 
-Each comes with its real-vs-real floor, as in `tfgan.metrics.evaluate_mnist`. For colour data that
+Each comes with its real-vs-real floor, as in `tfgan.evaluation.metrics.evaluate_mnist`. For colour data that
 is not the procedural faces (the Kaggle anime set, your own folder) `evaluate_colour` reports what still
 means something: FD / KID on the same features (labelled as such), pixel statistics, and Inception KID
 where its ImageNet weights are present.

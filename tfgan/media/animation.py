@@ -279,6 +279,19 @@ def export_progress(
     minutes = [wall_minutes(d) for d in run_dirs]
     per_run = _aligned_steps(frames, minutes, every, pace, step_range, align)
     selections = [_cell_selection(run_dir, frame_folder, cells, samples, rows) for run_dir in run_dirs]
+    pictures = _pictures(run_dirs, frame_folder, frames, per_run, selections, titles, caption, minutes)
+
+    base_fps = len(pictures) / duration if duration else fps
+    result = _fit(pictures, base_fps, hold_last, scale, suffix, max_mb)
+    atomic_write_bytes(out, result.pop("data"))
+    return {"path": str(out), **result}
+
+
+def _pictures(run_dirs: list[Path], frame_folder: str, frames: list[dict[int, Path]], per_run: list[list[int]],
+              selections: list, titles: list, caption: str | None, minutes: list[dict[int, float]]
+              ) -> list[np.ndarray]:
+    """The animation's pictures: at each row of steps the runs' frames side by side, captioned; rows with
+    an unreadable frame are left out."""
     histories = [{int(r["step"]): r for r in read_history(d)} for d in run_dirs]
     readable = read_frames([frames[i][s] for row in per_run for i, s in enumerate(row)])
     per_run = [row for row in per_run if all(frames[i][s] in readable for i, s in enumerate(row))]
@@ -286,18 +299,11 @@ def export_progress(
         raise TfganError(f"none of the frames in {run_dirs[0] / frame_folder} could be read: delete them and train again")
     pictures = []
     for row in per_run:
-        panels = [(readable[frames[i][s]], selections[i], titles[i]) for i, s in enumerate(row)]
-        picture = _side_by_side(panels)
+        picture = _side_by_side([(readable[frames[i][s]], selections[i], titles[i]) for i, s in enumerate(row)])
         if caption:
-            text = caption_text(caption, run_dirs[0], row[0], histories[0], minutes[0])
-            picture = with_caption(picture, text)
+            picture = with_caption(picture, caption_text(caption, run_dirs[0], row[0], histories[0], minutes[0]))
         pictures.append(picture)
-    pictures = same_size(pictures)
-
-    base_fps = len(pictures) / duration if duration else fps
-    result = _fit(pictures, base_fps, hold_last, scale, suffix, max_mb)
-    atomic_write_bytes(out, result.pop("data"))
-    return {"path": str(out), **result}
+    return same_size(pictures)
 
 
 def _check_options(suffix, out, run_dirs, titles, cells, samples, rows, fps, every, scale, duration, hold_last,
