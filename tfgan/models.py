@@ -252,7 +252,7 @@ def mlp_discriminator(image_shape: ImageShape = (28, 28, 1), width: int = 256):
     return _check(model, (None, 1))
 
 
-# --- 2-D toy data (tfgan.data.toy): small MLPs -------------------------------------------------------------
+# --- 2-D toy data (tfgan.data.toy): small MLPs --------------------------------------------------------
 
 
 def toy_generator(latent_dim: int = 16, width: int = 128) -> keras.Sequential:
