@@ -19,7 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from PIL import Image
 
-from tfgan import data, faces, image_folder, presets, run
+from tfgan import data, presets, run
+from tfgan.data import faces, image_folder
 
 
 def per_second(count: int, seconds: float) -> float:
@@ -52,7 +53,7 @@ def main() -> None:
     rows = [("decode folder (cold, 96×96 JPEG -> 64×64)", cold), ("decode folder (cached)", cached),
             ("tf.data batch stream alone", stream)]
     for name in ("anime-dcgan", "wgan-gp"):
-        preset = presets.get(name).replace(batch_size=args.batch_size, image_size=64, channels=3)
+        preset = presets.get_preset(name).replace(batch_size=args.batch_size, image_size=64, channels=3)
         trainer, _ = run.start_run(preset, tmp / name, images=data.Images(images, None, "bench"),
                                    verbose=False)
         stream_ds = data.batches(images, preset.batch_size, 0, 0, d_steps=preset.d_steps)

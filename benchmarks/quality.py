@@ -1,7 +1,7 @@
 """Quality per wall time: train presets for the same minutes on this machine, score them at checkpoints.
 
 Each preset trains in a fresh run directory; at every mark (e.g. 5 and 10 minutes of training; the
-scoring itself is not counted) 2,000 samples are scored with the metrics that fit the data (`tfgan.evaluate`:
+scoring itself is not counted) 2,000 samples are scored with the metrics that fit the data (`tfgan.evaluation.evaluate`:
 the shipped MNIST classifier for digits, the face-attribute classifier for the procedural faces), next to the
 real-vs-real floor. Presets and seeds run one after another, never side by side.
 
@@ -20,7 +20,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from tfgan import data, evaluate, presets, run
+from tfgan import data, presets, run, trained
+from tfgan.evaluation import evaluate
 
 
 def parse_value(text: str):
@@ -60,7 +61,7 @@ def train_and_score(preset, images: data.Images, marks_s: list[float], num: int,
         if pending and clock["train"] >= pending[0] and logs["step"] == int(trainer.step):
             mark = pending.pop(0)
             generator = getattr(trainer, "ema_generator", None) or trainer.generator
-            fake = evaluate.sample(generator, num, trainer.latent_dim, seed)
+            fake = trained.sample_images(generator, num, trainer.latent_dim, seed)
             scored = evaluate.evaluate_images(fake, images.images, seed, kind)
             scored.update(minutes=mark / 60, step=logs["step"])
             results.append(scored)
@@ -96,14 +97,14 @@ def main() -> None:
     args = parser.parse_args()
     overrides = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
 
-    first = presets.get(args.presets[0]).replace(**overrides)
+    first = presets.get_preset(args.presets[0]).replace(**overrides)
     dataset = args.dataset or first.dataset
     kind = None
     lines = [f"### Quality per wall time, {time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}", ""]
     loaded: dict[tuple[int, int], data.Images] = {}  # (image size, seed) -> images: load each set once
     for seed in args.seeds:
         for name in args.presets:
-            preset = presets.get(name).replace(**overrides)
+            preset = presets.get_preset(name).replace(**overrides)
             # Each seed draws its own training set where the data is generated (the procedural faces).
             key = (preset.image_size, seed)
             if key not in loaded:

@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data, models, presets, run
+from tfgan.assets import MNIST_SUBSET
 
 
 # --- the reference: the TensorFlow DCGAN tutorial's training step, verbatim in substance -----------
@@ -134,8 +135,8 @@ def unrolled_steps(trainer, k: int):
 
 
 def loop_overhead(args) -> str:
-    images = data.load_npz(data.MNIST_SUBSET).images
-    preset = presets.get("mnist-dcgan").replace(width=4, hidden=16, batch_size=16)
+    images = data.load_npz(MNIST_SUBSET).images
+    preset = presets.get_preset("mnist-dcgan").replace(width=4, hidden=16, batch_size=16)
     n = args.steps
     trainer, _ = run.start_run(preset, tempfile.mkdtemp(prefix="tfgan-loop-"),
                                images=data.Images(images, None, "bench"), verbose=False)
@@ -224,8 +225,8 @@ def train_command_seconds(steps: int) -> float:
 
 
 def train_marginal(args) -> str:
-    preset = presets.get("mnist-dcgan").replace(width=4, hidden=16, batch_size=16, ema=0.0, diffaugment="")
-    images = data.load_npz(data.MNIST_SUBSET).images
+    preset = presets.get_preset("mnist-dcgan").replace(width=4, hidden=16, batch_size=16, ema=0.0, diffaugment="")
+    images = data.load_npz(MNIST_SUBSET).images
     batches = [b for b in data.batches(images, preset.batch_size, seed=0, epoch=0)][:32]
     generator, discriminator = run.build_models(preset, (28, 28, 1))
     ref_step, _, _ = make_reference(preset.batch_size, preset.latent_dim, generator, discriminator)
@@ -274,12 +275,12 @@ def main() -> None:
         return
     bs = args.batch_size
 
-    images = data.load_npz(data.MNIST_SUBSET).images
+    images = data.load_npz(MNIST_SUBSET).images
     batches = [b for b in data.batches(images, bs, seed=0, epoch=0)][:8]
 
     keras.utils.set_random_seed(0)
     ref_step, ref_g, ref_d = make_reference(bs)
-    preset = presets.get("mnist-dcgan-tutorial").replace(batch_size=bs)
+    preset = presets.get_preset("mnist-dcgan-tutorial").replace(batch_size=bs)
     run_dir = tempfile.mkdtemp(prefix="tfgan-bench-")
     trainer, _ = run.start_run(preset, run_dir, images=data.Images(images, None, "bench"), verbose=False)
     assert trainer.generator.count_params() == ref_g.count_params()

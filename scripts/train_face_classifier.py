@@ -1,6 +1,6 @@
-"""Train the face-attribute classifier whose features and heads score colour runs (`tfgan.face_metrics`).
+"""Train the face-attribute classifier whose features and heads score colour runs (`tfgan.evaluation.face_metrics`).
 
-Draws fresh procedural faces with their attributes (`tfgan.faces.make_labelled_faces`, seeds that no
+Draws fresh procedural faces with their attributes (`tfgan.data.faces.make_labelled_faces`, seeds that no
 training set uses), trains the classifier to read hair colour, hair style and eye colour, prints the
 held-out accuracy of each head and the confident share, and writes
 ``tfgan/assets/face_classifier.weights.h5``.
@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 import keras
 import tensorflow as tf
 
-from tfgan import face_metrics, faces
+from tfgan.data import faces
+from tfgan.evaluation import face_metrics
 
 TRAIN_SEED = 10_000  # the datasets use small seeds (0, 1, ...): keep the classifier's faces apart
 VAL_SEED = 20_000

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 import keras
 import tensorflow as tf
 
-from tfgan.metrics import (
+from tfgan.evaluation.metrics import (
     ASSETS_DIR,
     CLASSIFIER_WEIGHTS,
     NUM_CLASSES,

@@ -5,13 +5,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-from tfgan import data
+from tfgan.assets import MNIST_SUBSET
 
 
 @pytest.fixture(scope="session")
 def digits() -> np.ndarray:
     """512 real MNIST digits from the shipped subset, uint8 (N, 28, 28, 1)."""
-    subset = np.load(data.MNIST_SUBSET)
+    subset = np.load(MNIST_SUBSET)
     idx = np.random.default_rng(0).permutation(len(subset["x_train"]))[:512]
     return subset["x_train"][idx][..., None]
 

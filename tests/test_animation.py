@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfgan import animation, media
 from tfgan.errors import TfganError
+from tfgan.media import animation
+from tfgan.media import images as pictures
+from tfgan.media.frames import frame_layout, frame_path, frame_scale, list_frames
 
 STEPS = list(range(0, 101, 10))  # 11 frames
 
@@ -23,7 +25,7 @@ def make_run(folder, steps=STEPS, samples=16, size=28, digits=None):
             cells = np.roll(digits[:samples], step // 10, axis=2)
         else:
             cells = np.stack([np.full((size, size, 1), 8 * i + 12 * (step // 10), np.uint8) for i in range(samples)])
-        media.save_grid(cells, media.frame_path(folder / "frames", step), scale=2 if size < 48 else 1)
+        pictures.save_grid(cells, frame_path(folder / "frames", step), scale=frame_scale(size))
     lines = ["step,epoch,d_loss,images/s,eval/fd"] + [f"{s},{s // 50},1.0,640.0,{100 - s}" if s % 20 == 0 else
                                                       f"{s},{s // 50},1.0,640.0," for s in range(1, 101)]
     (folder / "history.csv").write_text("\n".join(lines) + "\n")
@@ -42,9 +44,9 @@ def durations(path):
 
 def test_layout_and_cell_crops(tmp_path):
     run = make_run(tmp_path / "run")
-    layout = animation.frame_layout(run)
+    layout = frame_layout(run)
     assert (layout.rows, layout.cols, layout.cell, layout.pad) == (4, 4, 56, 4)
-    frame = media.read_image(media.frame_path(run / "frames", 0))
+    frame = pictures.read_image(frame_path(run / "frames", 0))
     crop = animation.crop_cells(frame, layout, [0, 5, 15])
     # two columns of 56-px cells with 4 px padding; the cells keep their grey levels
     assert crop.shape == (2 * 60 + 4, 2 * 60 + 4, 3)
@@ -71,12 +73,12 @@ def test_pace_and_step_ranges():
 def test_gif_and_webp_frame_counts_sizes_and_durations(tmp_path, suffix):
     run = make_run(tmp_path / "run")
     out = tmp_path / f"p{suffix}"
-    result = media.export_progress(run, out, fps=4, samples=4, hold_last=2.0, caption="step {step}")
+    result = animation.export_progress(run, out, fps=4, samples=4, hold_last=2.0, caption="step {step}")
     assert result["frames"] == 11
     got, size = durations(out)
     assert got == [250] * 10 + [2000]
     assert size == (2 * 60 + 4, 2 * 60 + 4 + 14)  # a 2×2 crop and its caption strip
-    result = media.export_progress(run, tmp_path / f"d{suffix}", duration=2.0, every=2, steps="20:80", caption=None,
+    result = animation.export_progress(run, tmp_path / f"d{suffix}", duration=2.0, every=2, steps="20:80", caption=None,
                                    hold_last=0)
     got, size = durations(tmp_path / f"d{suffix}")
     assert result["frames"] == 4 and got == [500] * 4  # steps 20, 40, 60, 80 over two seconds
@@ -86,7 +88,7 @@ def test_gif_and_webp_frame_counts_sizes_and_durations(tmp_path, suffix):
 def test_rows_keep_whole_grid_rows_and_captions_know_metrics(tmp_path):
     run = make_run(tmp_path / "run")
     out = tmp_path / "rows.gif"
-    media.export_progress(run, out, rows="1,3", caption="step {step} epoch {epoch} fd {fd:.0f} {minutes:.2f} min")
+    animation.export_progress(run, out, rows="1,3", caption="step {step} epoch {epoch} fd {fd:.0f} {minutes:.2f} min")
     with Image.open(out) as gif:
         assert gif.size == (4 * 60 + 4, 2 * 60 + 4 + 20)  # a caption strip of 20 px under wide frames
         gif.seek(2)
@@ -99,14 +101,14 @@ def test_rows_keep_whole_grid_rows_and_captions_know_metrics(tmp_path):
     history = {10: {"epoch": 0}, 20: {"eval/fd": 80.0}, 30: {}}
     assert [animation.caption_text("{fd:.0f}", run, s, history, {}) for s in (10, 20, 30)] == ["nan", "80", "80"]
     with pytest.raises(TfganError, match=r"cannot be filled at step 0 .*\{step\}"):
-        media.export_progress(run, tmp_path / "x.gif", caption="{kid}")  # never logged
+        animation.export_progress(run, tmp_path / "x.gif", caption="{kid}")  # never logged
     assert not (tmp_path / "x.gif").exists()
 
 
 def test_without_ffmpeg_mp4_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "imageio_ffmpeg", None)  # as if not installed
     with pytest.raises(TfganError, match="pip install imageio-ffmpeg"):
-        media.export_progress(make_run(tmp_path / "run"), tmp_path / "p.mp4", fps=5)
+        animation.export_progress(make_run(tmp_path / "run"), tmp_path / "p.mp4", fps=5)
     assert not (tmp_path / "p.mp4").exists()
 
 
@@ -114,7 +116,7 @@ def test_mp4_frames_and_rate(tmp_path):
     pytest.importorskip("imageio_ffmpeg", reason="MP4 is optional: pip install imageio-ffmpeg (requirements-dev has it)")
     run = make_run(tmp_path / "run")
     out = tmp_path / "p.mp4"
-    result = media.export_progress(run, out, fps=5, hold_last=1.0, samples=9)
+    result = animation.export_progress(run, out, fps=5, hold_last=1.0, samples=9)
     import imageio.v2 as imageio
 
     reader = imageio.get_reader(out, format="FFMPEG")
@@ -128,25 +130,25 @@ def test_mp4_frames_and_rate(tmp_path):
 def test_side_by_side_by_step_and_by_time(tmp_path):
     a = make_run(tmp_path / "a")
     b = make_run(tmp_path / "b", steps=[0, 20, 40, 60, 80, 100], size=64)  # DCGAN-sized frames, fewer of them
-    result = media.export_progress([a, b], tmp_path / "ab.gif", titles=["A", "B"], samples=4)
+    result = animation.export_progress([a, b], tmp_path / "ab.gif", titles=["A", "B"], samples=4)
     assert result["frames"] == 6  # the common steps
     _, size = durations(tmp_path / "ab.gif")
     assert size[1] == 16 + 124 + 20  # both panels scaled to A's height under their titles; a caption strip
-    result = media.export_progress([a, b], tmp_path / "t.gif", align="time", samples=4)
+    result = animation.export_progress([a, b], tmp_path / "t.gif", align="time", samples=4)
     assert result["frames"] == 11  # every frame of the first run, beside the nearest in time
     with pytest.raises(TfganError, match="no frame at a common step"):
-        media.export_progress([a, make_run(tmp_path / "c", steps=[5])], tmp_path / "x.gif")
+        animation.export_progress([a, make_run(tmp_path / "c", steps=[5])], tmp_path / "x.gif")
 
 
 def test_size_budget_and_bad_input(tmp_path, digits):
     run = make_run(tmp_path / "run", steps=list(range(0, 401, 10)), digits=digits[:16])
-    full = media.export_progress(run, tmp_path / "full.gif")
+    full = animation.export_progress(run, tmp_path / "full.gif")
     budget = full["bytes"] / 2**20 * 0.4
-    fitted = media.export_progress(run, tmp_path / "fit.gif", max_mb=budget)
+    fitted = animation.export_progress(run, tmp_path / "fit.gif", max_mb=budget)
     assert fitted["bytes"] <= budget * 2**20 and fitted["note"].startswith(f"fit {budget:g} MB")
     assert (tmp_path / "fit.gif").stat().st_size == fitted["bytes"]
     with pytest.raises(TfganError, match="cannot fit 0.0001 MB"):
-        media.export_progress(run, tmp_path / "tiny.gif", max_mb=0.0001)
+        animation.export_progress(run, tmp_path / "tiny.gif", max_mb=0.0001)
     empty = tmp_path / "empty"
     (empty / "frames").mkdir(parents=True)
     cases = [((empty, tmp_path / "e.gif"), {}, "no frames in"),
@@ -156,7 +158,7 @@ def test_size_budget_and_bad_input(tmp_path, digits):
              ((run, tmp_path / "e.gif"), {"steps": "5"}, "use A:B")]
     for args, options, message in cases:
         with pytest.raises(TfganError, match=message):
-            media.export_progress(*args, **options)
+            animation.export_progress(*args, **options)
     assert sorted(p.name for p in tmp_path.glob("*.*")) == ["fit.gif", "full.gif"]
 
 
@@ -164,22 +166,22 @@ def test_default_gif_is_smaller_than_the_old_writer_at_the_same_frames(tmp_path,
     import imageio.v2 as imageio
 
     run = make_run(tmp_path / "run", steps=list(range(0, 301, 10)), digits=digits[:64], samples=64)
-    pictures = [media._caption(media.read_image(p), f"step {s}") for s, p in media.list_frames(run / "frames")]
-    imageio.mimsave(tmp_path / "old.gif", pictures, format="GIF", duration=125, loop=0)  # the writer until now
-    new = media.export_progress(run, tmp_path / "new.gif")
-    made = media.make_gif(run / "frames", tmp_path / "made.gif")  # what training writes uses the same encoder
-    assert new["frames"] == media.gif_frame_count(made) == 31
+    old_frames = [pictures.with_caption(pictures.read_image(p), f"step {s}") for s, p in list_frames(run / "frames")]
+    imageio.mimsave(tmp_path / "old.gif", old_frames, format="GIF", duration=125, loop=0)  # the writer until now
+    new = animation.export_progress(run, tmp_path / "new.gif")
+    made = animation.make_gif(run / "frames", tmp_path / "made.gif")  # what training writes uses the same encoder
+    assert new["frames"] == animation.gif_frame_count(made) == 31
     assert new["bytes"] < 0.8 * (tmp_path / "old.gif").stat().st_size  # measured: 75%
     assert made.stat().st_size < 0.8 * (tmp_path / "old.gif").stat().st_size
 
 
 def test_a_stray_file_named_like_a_frame_is_skipped_as_by_the_training_gif(tmp_path, capsys):
     run = make_run(tmp_path / "run")
-    media.frame_path(run / "frames", 55).write_bytes(b"not a png")
-    result = media.export_progress(run, tmp_path / "p.gif")
+    frame_path(run / "frames", 55).write_bytes(b"not a png")
+    result = animation.export_progress(run, tmp_path / "p.gif")
     assert result["frames"] == 11 and "skipped 1 unreadable frame file(s): step_0000055.png" in capsys.readouterr().out
     for path in (run / "frames").iterdir():
         if path.name != "step_0000055.png":
             path.write_bytes(b"")
     with pytest.raises(TfganError, match="none of the frames"):
-        media.export_progress(run, tmp_path / "q.gif")
+        animation.export_progress(run, tmp_path / "q.gif")

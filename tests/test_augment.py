@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan import augment, presets, run
+from tfgan import presets, run
 from tfgan.data import Images
 from tfgan.errors import TfganError
+from tfgan.tricks import augment
 
 
 def _rng():
@@ -45,7 +46,7 @@ def test_policy_parsing():
 
 
 def test_trainer_augments_what_the_discriminator_sees(tmp_path, digits):
-    preset = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+    preset = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                                 diffaugment="translation,cutout")
     trainer, images = run.start_run(preset, tmp_path / "run", images=Images(digits[:64], None, "d"),
                                     verbose=False)

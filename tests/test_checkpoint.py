@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from tfgan import presets, run
-from tfgan.checkpoint import CheckpointMismatch
+from tfgan import presets, run, trained
 from tfgan.data import Images
 from tfgan.errors import TfganError
-from tfgan.train import read_history
+from tfgan.media.history import read_history
+from tfgan.runs.checkpoint import CheckpointMismatch
 
-TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+TINY = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=5)
 
 
@@ -48,7 +48,7 @@ def test_other_architecture_is_refused(tmp_path, digits):
     with pytest.raises(CheckpointMismatch, match="latent_dim 16 ≠ 32"):
         _start(tmp_path, digits, TINY.replace(latent_dim=32))
     with pytest.raises(CheckpointMismatch, match="architecture"):
-        _start(tmp_path, digits, presets.get("mnist-dcgan-tutorial"))
+        _start(tmp_path, digits, presets.get_preset("mnist-dcgan-tutorial"))
     with pytest.raises(CheckpointMismatch, match=f"hidden {TINY.hidden} ≠ {TINY.hidden + 8}"):
         _start(tmp_path, digits, TINY.replace(hidden=TINY.hidden + 8))
 
@@ -86,7 +86,7 @@ def test_garbage_or_future_config_is_one_line_and_changes_nothing(tmp_path, digi
     with pytest.raises(TfganError, match=message):
         _start(tmp_path, digits)
     with pytest.raises(TfganError, match=message):
-        run.load_generator(tmp_path)
+        trained.load_generator(tmp_path)
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == before
     assert (tmp_path / "config.json").read_text() == content
     trainer, _ = _start(tmp_path, digits, fresh=True)  # --fresh still starts over

@@ -175,7 +175,7 @@ def test_minutes_alone_trains_that_long_and_saves_as_usual(tmp_path, digits_npz)
 
 
 def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):
-    from tfgan import faces
+    from tfgan.data import faces
 
     np.savez(tmp_path / "colour.npz", x_train=faces.make_faces(160, 32, seed=9))  # no attribute labels
     run_dir = tmp_path / "colour"

@@ -2,12 +2,13 @@ import numpy as np
 import pytest
 
 from tfgan import data
+from tfgan.assets import MNIST_SUBSET
 from tfgan.errors import DataError
 
 
 def test_shipped_mnist_subset_is_real_and_small():
-    assert data.MNIST_SUBSET.stat().st_size <= 1_000_000
-    subset = data.load_npz(data.MNIST_SUBSET)
+    assert MNIST_SUBSET.stat().st_size <= 1_000_000
+    subset = data.load_npz(MNIST_SUBSET)
     assert subset.images.shape == (5000, 28, 28, 1) and subset.images.dtype == np.uint8
     assert np.bincount(subset.labels).tolist() == [500] * 10
     assert subset.images.max() == 255 and (subset.images == 0).mean() > 0.7  # ink on black

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan import trained
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent("""
@@ -24,7 +26,7 @@ SCRIPT = textwrap.dedent("""
     digits = Images(np.load(sys.argv[2])["x"], None, "digits")
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     out = {"replicas": strategy.num_replicas_in_sync}
-    tiny = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+    tiny = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                               sample_every=4, checkpoint_every=4, ema=0.9)
     for name, preset in [("dcgan", tiny), ("wgan", presets.with_loss(tiny, "wgan-gp").replace(d_steps=2))]:
         trainer, images = run.start_run(preset, f"{sys.argv[1]}/{name}", images=digits, verbose=False,
@@ -58,9 +60,8 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, digits):
     assert {"wasserstein", "gp", "grad_norm"} <= set(wgan["last"])
 
     # A checkpoint written under the strategy resumes on a single device.
-    from tfgan import run
 
-    generator, config, step = run.load_generator(tmp_path / "runs" / "dcgan")
+    generator, config, step = trained.load_generator(tmp_path / "runs" / "dcgan")
     assert step == 4 and config["ema"] == 0.9
     assert generator(np.zeros((2, 16), np.float32)).shape == (2, 28, 28, 1)
 

@@ -3,11 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from tfgan import evaluate, presets, run
+from tfgan import presets, run, trained
 from tfgan.data import Images
 from tfgan.errors import TfganError
+from tfgan.evaluation import evaluate
 
-TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+TINY = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=5)
 
 
@@ -34,7 +35,7 @@ def test_eval_during_training_logs_and_keeps_the_best(evaluated_run):
 
 def test_best_checkpoint_loads(evaluated_run):
     run_dir, _, _ = evaluated_run
-    _, config, step = run.load_generator(run_dir, best=True)
+    _, config, step = trained.load_generator(run_dir, best=True)
     best_step = json.loads((run_dir / "best" / "best.json").read_text())["step"]
     assert step == best_step and config["latent_dim"] == 16
 
@@ -74,5 +75,5 @@ def test_sample_shapes():
 
     g = keras.Sequential([keras.Input((4,)), keras.layers.Dense(28 * 28, activation="tanh"),
                           keras.layers.Reshape((28, 28, 1))])
-    x = evaluate.sample(g, 1234, 4, batch_size=500)
+    x = trained.sample_images(g, 1234, 4, batch_size=500)
     assert x.shape == (1234, 28, 28, 1) and np.abs(x).max() <= 1

@@ -188,7 +188,7 @@ def test_generator_and_discriminator():
 
 
 def test_cgan_input_slerp_ema_and_frechet_distance():
-    from tfgan import latent
+    from tfgan.tricks import latent
 
     _passes("cgan_input", lambda z, y, k: tf.concat([z, tf.one_hot(y, k)], axis=-1))
     _passes("cgan_input", lambda z, y, k: np.hstack([np.asarray(z), np.eye(k)[np.asarray(y)]]))

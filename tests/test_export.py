@@ -12,9 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfgan import data, evaluate, export, latent, presets, run
+from tfgan import presets, run, trained
+from tfgan.artefacts import export
+from tfgan.assets import MNIST_SUBSET
 from tfgan.data import Images
 from tfgan.errors import TfganError
+from tfgan.evaluation import evaluate
+from tfgan.tricks import latent
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"width": 8, "latent_dim": 16, "batch_size": 16, "num_samples": 16, "sample_every": 5, "checkpoint_every": 5}
@@ -30,9 +34,9 @@ def _train(run_dir, preset, images):
 def runs(tmp_path_factory, digits):
     """A trained DCGAN (with EMA, as the default preset has) and a trained conditional GAN."""
     tmp = tmp_path_factory.mktemp("export")
-    subset = np.load(data.MNIST_SUBSET)
-    dcgan = _train(tmp / "dcgan", presets.get("mnist-dcgan").replace(**TINY), Images(digits[:128], None, "digits"))
-    cgan = _train(tmp / "cgan", presets.get("mnist-cgan").replace(**TINY),
+    subset = np.load(MNIST_SUBSET)
+    dcgan = _train(tmp / "dcgan", presets.get_preset("mnist-dcgan").replace(**TINY), Images(digits[:128], None, "digits"))
+    cgan = _train(tmp / "cgan", presets.get_preset("mnist-cgan").replace(**TINY),
                   Images(subset["x_train"][:160, ..., None], subset["y_train"][:160], "digits"))
     return tmp, dcgan, cgan
 
@@ -43,7 +47,7 @@ def exported(runs):
     _, dcgan, cgan = runs
     cards = {}
     for name, run_dir in (("dcgan", dcgan), ("cgan", cgan)):
-        for fmt in export.FORMATS:
+        for fmt in export.EXPORT_FORMATS:
             cards[name, fmt] = export.export_run(run_dir, fmt=fmt, num=200 if fmt == "keras" else 0)
     return cards
 
@@ -52,10 +56,10 @@ def test_keras_and_savedmodel_load_without_tfgan_and_draw_what_sample_draws(runs
     tmp, dcgan, cgan = runs
     expected = {}
     for name, run_dir in (("dcgan", dcgan), ("cgan", cgan)):
-        generator, config, _ = run.load_generator(run_dir)
-        noise = latent.sample(12, config["latent_dim"], "gaussian", seed=7)
+        generator, config, _ = trained.load_generator(run_dir)
+        noise = latent.sample_latent(12, config["latent_dim"], "gaussian", seed=7)
         np.save(tmp_path / f"{name}_noise.npy", noise)
-        expected[name] = evaluate.sample(generator, 12, config["latent_dim"], seed=7)
+        expected[name] = trained.sample_images(generator, 12, config["latent_dim"], seed=7)
     script = textwrap.dedent(f"""
         import json, sys
         import numpy as np, keras, tensorflow as tf
@@ -96,12 +100,12 @@ def test_tflite_matches_the_keras_generator(runs, exported):
         folder = runs[1 if name == "dcgan" else 2] / "export"
         interpreter = tf.lite.Interpreter(model_path=str(folder / "generator.tflite"))
         runner = interpreter.get_signature_runner("serving_default")
-        noise = latent.sample(4, 16, "gaussian", seed=3)
+        noise = latent.sample_latent(4, 16, "gaussian", seed=3)
         inputs = {"noise": noise}
         if name == "cgan":
             inputs["label"] = np.array([0, 3, 5, 9], np.int32)
         lite = runner(**inputs)["images"]
-        generator, _, _ = run.load_generator(folder.parent)
+        generator, _, _ = trained.load_generator(folder.parent)
         reference = np.round((np.asarray(generator([noise, inputs["label"]] if name == "cgan" else noise)) + 1)
                              * 127.5)
         assert lite.dtype == np.uint8 and lite.shape == (4, 28, 28, 1)
@@ -111,7 +115,7 @@ def test_tflite_matches_the_keras_generator(runs, exported):
 def test_the_keras_file_carries_what_a_user_needs(exported, runs):
     for name, classes in (("dcgan", 0), ("cgan", 10)):
         path = Path(exported[name, "keras"]["path"])
-        info = export.read_info(path)
+        info = trained.read_info(path)
         assert info["latent_dim"] == 16 and info["num_classes"] == classes
         assert info["image_shape"] == [28, 28, 1] and info["value_range"] == [-1.0, 1.0]
         assert info["step"] == 5 and info["weights"] == "ema"
@@ -146,20 +150,20 @@ def test_the_model_card_holds_the_metrics_and_a_line_that_draws_a_grid(exported,
 
 def test_sample_and_eval_accept_an_exported_file(exported, runs, tmp_path):
     path = exported["cgan", "keras"]["path"]
-    generator, config, step = run.load_generator(path)
+    generator, config, step = trained.load_generator(path)
     assert step == 5 and config["num_classes"] == 10
-    images = evaluate.sample(generator, 10, config["latent_dim"], labels=3)
+    images = trained.sample_images(generator, 10, config["latent_dim"], labels=3)
     assert images.shape == (10, 28, 28, 1)
     result = evaluate.evaluate_run(path, num=100)
     assert result["step"] == 5 and "classes_covered" in result
     with pytest.raises(TfganError, match="no best checkpoint: drop --best"):
-        run.load_generator(path, best=True)
+        trained.load_generator(path, best=True)
 
 
 def test_bad_exports_are_one_clear_error_and_leave_nothing(runs, exported, tmp_path, digits):
     _, dcgan, _ = runs
     empty = tmp_path / "empty"
-    run.start_run(presets.get("mnist-dcgan").replace(**TINY), empty, images=Images(digits[:64], None, "d"),
+    run.start_run(presets.get_preset("mnist-dcgan").replace(**TINY), empty, images=Images(digits[:64], None, "d"),
                   verbose=False)
     with pytest.raises(TfganError, match="no checkpoint yet"):
         export.export_run(empty, num=0)
@@ -193,7 +197,7 @@ def test_bad_exports_are_one_clear_error_and_leave_nothing(runs, exported, tmp_p
 def test_a_failed_write_leaves_no_partial_file(runs, tmp_path, monkeypatch):
     _, dcgan, _ = runs
     out = tmp_path / "out" / "generator.keras"
-    generator, config, step = run.load_generator(dcgan)
+    generator, config, step = trained.load_generator(dcgan)
     info = export.generator_info(config, step, False)
     model = export.standalone_generator(generator, info)
 
@@ -215,10 +219,10 @@ def test_a_keras_file_that_is_not_a_tfgan_generator_is_refused(tmp_path):
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     other.save(tmp_path / "other.keras")
     with pytest.raises(TfganError, match="not a tfgan generator"):
-        run.load_generator(tmp_path / "other.keras")
+        trained.load_generator(tmp_path / "other.keras")
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
     with pytest.raises(TfganError, match="not a Keras model file"):
-        run.load_generator(tmp_path / "junk.keras")
+        trained.load_generator(tmp_path / "junk.keras")
 
 
 def test_cli_export_and_sample_from_the_file(runs, tmp_path):
@@ -252,15 +256,15 @@ def test_cli_export_and_sample_from_the_file(runs, tmp_path):
 def test_a_toy_generator_exports_points(tmp_path):
     import tensorflow as tf
 
-    trainer, points = run.start_run(presets.get("toy-gan").replace(sample_every=5), tmp_path / "toy", verbose=False)
+    trainer, points = run.start_run(presets.get_preset("toy-gan").replace(sample_every=5), tmp_path / "toy", verbose=False)
     trainer.fit(points.images, 5, progress=False)
     card = export.export_run(tmp_path / "toy", num=500)
     assert card["metrics"]["kind"] == "toy" and "modes_covered" in card["metrics"]
     export.export_run(tmp_path / "toy", fmt="savedmodel", num=0)
     serve = tf.saved_model.load(str(tmp_path / "toy" / "export" / "saved_model")).signatures["serving_default"]
-    out = serve(noise=tf.constant(latent.sample(3, 16, seed=1)))["points"].numpy()
-    generator, _, _ = run.load_generator(tmp_path / "toy")
-    np.testing.assert_allclose(out, np.asarray(generator(latent.sample(3, 16, seed=1))), atol=1e-5)
+    out = serve(noise=tf.constant(latent.sample_latent(3, 16, seed=1)))["points"].numpy()
+    generator, _, _ = trained.load_generator(tmp_path / "toy")
+    np.testing.assert_allclose(out, np.asarray(generator(latent.sample_latent(3, 16, seed=1))), atol=1e-5)
     assert "2-D points" in (tmp_path / "toy" / "export" / "README.md").read_text()
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tfgan import evaluate, face_metrics, faces, metrics
-from tfgan.data import Images
+from tfgan.data import Images, faces
+from tfgan.evaluation import evaluate, face_metrics, metrics
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import itertools
 import numpy as np
 from PIL import Image
 
-from tfgan import faces
-from tfgan.faces import draw_face, make_faces, make_labelled_faces
+from tfgan.data import faces
+from tfgan.data.faces import draw_face, make_faces, make_labelled_faces
 
 
 def test_shape_and_dtype():

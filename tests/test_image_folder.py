@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfgan import image_folder
+from tfgan.data import image_folder
+from tfgan.data.image_folder import list_image_files, load_image_folder
 from tfgan.errors import DataError
-from tfgan.image_folder import list_image_files, load_image_folder
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 

@@ -3,16 +3,17 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan import latent, models
+from tfgan import models
 from tfgan.errors import TfganError
+from tfgan.tricks import latent
 
 
 def test_sphere_samples_have_radius_sqrt_dim():
-    z = latent.sample(50, 64, "sphere", seed=1)
+    z = latent.sample_latent(50, 64, "sphere", seed=1)
     np.testing.assert_allclose(np.linalg.norm(z, axis=1), 8.0, rtol=1e-5)
-    assert np.ptp(np.linalg.norm(latent.sample(50, 64, "gaussian", seed=1), axis=1)) > 0.5
+    assert np.ptp(np.linalg.norm(latent.sample_latent(50, 64, "gaussian", seed=1), axis=1)) > 0.5
     with pytest.raises(TfganError, match="unknown latent"):
-        latent.sample(2, 4, "uniform")
+        latent.sample_latent(2, 4, "uniform")
 
 
 def test_slerp_ends_and_keeps_the_norm():

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from tfgan import metrics
+from tfgan.assets import MNIST_SUBSET
 from tfgan.errors import TfganError
-from tfgan.metrics import (
+from tfgan.evaluation import metrics
+from tfgan.evaluation.metrics import (
     MetricUnavailable,
     class_coverage,
     confident_share,
@@ -128,7 +129,7 @@ def test_confident_share():
 @pytest.fixture(scope="module")
 def real_digits() -> tuple[np.ndarray, np.ndarray]:
     """The shipped 5k subset, shuffled: uint8 (5000, 28, 28) and labels."""
-    data = np.load(metrics.ASSETS_DIR / "mnist_5k.npz")
+    data = np.load(MNIST_SUBSET)
     idx = np.random.default_rng(0).permutation(len(data["x_train"]))
     return data["x_train"][idx], data["y_train"][idx]
 

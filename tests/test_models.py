@@ -141,12 +141,12 @@ def test_hidden_layer_in_the_dcgan_models():
 def test_a_grayscale_preset_pointed_at_the_faces_takes_their_sizes():
     from tfgan import presets
 
-    faces = presets.get("anime-dcgan")
-    adapted = presets.for_dataset(presets.get("wgan-gp"), "anime")
+    faces = presets.get_preset("anime-dcgan")
+    adapted = presets.for_dataset(presets.get_preset("wgan-gp"), "anime")
     assert (adapted.image_size, adapted.channels, adapted.width, adapted.dataset) == (
         faces.image_size, 3, faces.width, "anime")
-    assert (adapted.loss, adapted.d_steps) == ("wgan-gp", presets.get("wgan-gp").d_steps)
-    assert presets.for_dataset(presets.get("wgan-gp"), "mnist") == presets.get("wgan-gp")
+    assert (adapted.loss, adapted.d_steps) == ("wgan-gp", presets.get_preset("wgan-gp").d_steps)
+    assert presets.for_dataset(presets.get_preset("wgan-gp"), "mnist") == presets.get_preset("wgan-gp")
     assert presets.for_dataset(faces, "faces") == faces
 
 
@@ -154,10 +154,10 @@ def test_the_wgan_gp_recipe_is_the_one_measured_and_its_critic_has_no_batchnorm(
     """The CPU recipe of benchmarks/RESULTS.md: a change to it needs a new measurement there."""
     from tfgan import presets, run
 
-    p = presets.get("wgan-gp")
+    p = presets.get_preset("wgan-gp")
     assert (p.loss, p.d_steps, p.width, p.hidden, p.g_lr, p.d_lr, p.beta_1, p.beta_2, p.diffaugment, p.ema) == (
         "wgan-gp", 1, 32, 256, 1.6e-3, 2e-4, 0.0, 0.9, "translation", 0.999)
-    switched = presets.with_loss(presets.get("mnist-dcgan"), "wgan-gp")  # --loss wgan-gp: the same optimizer
+    switched = presets.with_loss(presets.get_preset("mnist-dcgan"), "wgan-gp")  # --loss wgan-gp: the same optimizer
     assert (switched.g_lr, switched.d_lr, switched.beta_1, switched.beta_2, switched.d_steps) == (
         p.g_lr, p.d_lr, p.beta_1, p.beta_2, p.d_steps)
     _, critic = run.build_models(p, (28, 28, 1))

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan import losses, media, presets, run
+from tfgan import losses, presets, run
 from tfgan.data import Images
 from tfgan.errors import TfganError
+from tfgan.media import frames, history
 
 # No DiffAugment or EMA: the step below is the plain one, so it must match the library's exactly.
-TINY = presets.get("mnist-dcgan").replace(width=8, hidden=0, latent_dim=16, batch_size=16, num_samples=16,
+TINY = presets.get_preset("mnist-dcgan").replace(width=8, hidden=0, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=10, diffaugment="", ema=0.0)
 
 
@@ -46,9 +47,9 @@ def test_own_step_gets_the_whole_loop(tmp_path, digits):
     assert trainer.train_steps.experimental_get_tracing_count() == 1  # several steps per call, one trace
     assert [row["step"] for row in result.history] == list(range(1, 13))
     assert set(result.history[0]) == {"step", "epoch", "d_loss", "g_loss", "images/s"}
-    assert [s for s, _ in media.list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 12]
+    assert [s for s, _ in frames.list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 12]
     assert (tmp_path / "run" / "progress.gif").is_file() and (tmp_path / "run" / "losses.png").is_file()
-    assert [row["step"] for row in media.read_history(tmp_path / "run")] == list(range(1, 13))
+    assert [row["step"] for row in history.read_history(tmp_path / "run")] == list(range(1, 13))
 
 
 def test_own_step_learns_exactly_what_the_library_step_learns(tmp_path, digits):

@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfgan import animation, checkpoint, cli, evaluate, media, presets, redraw, run
+from tfgan import cli, presets, run, trained
+from tfgan.artefacts import redraw
 from tfgan.data import Images
 from tfgan.errors import TfganError
+from tfgan.media import animation
+from tfgan.media import images as pictures
+from tfgan.media.frames import frame_layout, frame_path, list_frames
+from tfgan.runs import checkpoint
 
-TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+TINY = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=50)
 
 
@@ -36,25 +41,25 @@ def test_frames_redraws_every_kept_checkpoint_and_gif_animates_them(tmp_path, di
     assert cli.main(["frames", str(tmp_path), "--num", "9", "--seed", "3"]) == 0
     assert "--frames frames-seed3-n9" in capsys.readouterr().out
     folder = tmp_path / "frames-seed3-n9"
-    frames = media.list_frames(folder)
+    frames = list_frames(folder)
     assert [s for s, _ in frames] == [0, 4, 8, 12]  # 0: the untrained models, rebuilt from the run's seed
     # A 3×3 grid of 28-pixel digits drawn at scale 2: new noise, a different grid from the training frames.
     last = np.asarray(Image.open(frames[-1][1]).convert("RGB"))
     # The preset averages G's weights (EMA): samples, and so the redrawn frames, come from the average.
-    expected = media.grid(evaluate.sample(trainer.ema_generator, 9, 16, seed=3, batch_size=256), scale=2)
+    expected = pictures.grid(trained.sample_images(trainer.ema_generator, 9, 16, seed=3, batch_size=256), scale=2)
     np.testing.assert_array_equal(last, expected)
-    training_frame = np.asarray(Image.open(media.frame_path(tmp_path / "frames", 10)))
+    training_frame = np.asarray(Image.open(frame_path(tmp_path / "frames", 10)))
     assert last.shape != training_frame.shape[:2] + (3,)  # 16 samples there, 9 here
     # Each frame comes from its own step's weights, not the latest ones.
-    pictures = [np.asarray(Image.open(path).convert("RGB")) for _, path in frames]
-    assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(pictures))
+    drawn = [np.asarray(Image.open(path).convert("RGB")) for _, path in frames]
+    assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(drawn))
 
     out = tmp_path / "redrawn.gif"
     assert cli.main(["gif", str(tmp_path), "--frames", folder.name, "--cells", "0-3", "--no-caption",
                      "--out", str(out)]) == 0
     gif = Image.open(out)
     assert gif.n_frames == 4
-    layout = animation.frame_layout(tmp_path, folder.name)  # a 9-sample frame (frames.json), not the run's 16
+    layout = frame_layout(tmp_path, folder.name)  # a 9-sample frame (frames.json), not the run's 16
     assert (layout.rows, layout.cols, layout.cell) == (3, 3, 56)
     crop = animation.crop_cells(last, layout, [0, 1, 2, 3], None)
     assert gif.size == (crop.shape[1], crop.shape[0])
@@ -68,4 +73,4 @@ def test_frames_without_a_checkpoint_or_into_the_training_frames_is_one_line(tmp
     with pytest.raises(TfganError, match="training frames stay"):
         redraw.redraw_frames(tmp_path, out=tmp_path / "frames")
     with pytest.raises(TfganError, match="draw them first"):
-        media.export_progress(tmp_path, tmp_path / "x.gif", frames="frames-seed0-n64")
+        animation.export_progress(tmp_path, tmp_path / "x.gif", frames="frames-seed0-n64")

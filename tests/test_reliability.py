@@ -29,14 +29,20 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan import cli, health, media, presets, run
+from tfgan import cli, presets, run, trained
 from tfgan.data import Images
 from tfgan.errors import TfganError
-from tfgan.train import NonFiniteLoss, read_history
+from tfgan.media import animation
+from tfgan.media import images as pictures
+from tfgan.media.frames import frame_path, list_frames
+from tfgan.media.history import read_history
+from tfgan.runs import health
+from tfgan.runs.files import atomic_write_bytes
+from tfgan.train import NonFiniteLoss
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 48  # 3 epochs of the 256-image set at batch 16
-TINY_PRESET = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+TINY_PRESET = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                                  sample_every=5, checkpoint_every=5)
 
 # Imports tfgan's command line, optionally slowed down (SLOW seconds a step) or frozen in the middle of
@@ -44,7 +50,9 @@ TINY_PRESET = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_s
 DRIVER = '''
 import os, sys, time
 from pathlib import Path
-from tfgan import checkpoint, cli, media, run
+from tfgan import cli, run, train
+from tfgan.media import animation, images
+from tfgan.runs import checkpoint, files
 
 slow, hang, mark = float(os.environ.get("SLOW", 0)), os.environ.get("HANG", ""), os.environ.get("MARK")
 count = {"n": 0}
@@ -67,14 +75,15 @@ def slow_start_run(*args, **kwargs):
     return trainer, images
 run.start_run = slow_start_run
 
-write = media.atomic_write_bytes
+write = files.atomic_write_bytes
 def half_write(path, data):
     path = Path(path)
     if due("gif" if path.suffix == ".gif" else "frame" if path.parent.name == "frames" else "other"):
         (path.parent / f".{path.name}.killed.tmp").write_bytes(data[: len(data) // 2])
         frozen()
     return write(path, data)
-media.atomic_write_bytes = half_write
+for writer in (images, animation, train):  # where frames, GIFs and the history are written
+    writer.atomic_write_bytes = half_write
 
 save = checkpoint.RunCheckpoint.save
 def half_save(self, step):
@@ -227,12 +236,12 @@ def test_sigkill_at_any_moment_resumes_where_the_last_checkpoint_left_off(work, 
     assert resumed == sorted(set(resumed)) and len(resumed) == 5  # every kill cost a few steps at most
     # Counters, weights, optimizer moments, noise, dropout seeds: as if nothing had happened.
     assert_same_values(checkpoint_values(run_dir), reference[1])
-    assert [s for s, _ in media.list_frames(run_dir / "frames")] == list(range(0, STEPS + 1, 2))
+    assert [s for s, _ in list_frames(run_dir / "frames")] == list(range(0, STEPS + 1, 2))
     assert [row["step"] for row in read_history(run_dir)] == list(range(1, STEPS + 1))
     assert not list(run_dir.rglob("*.tmp")) and not list((run_dir / "ckpt").glob("*_temp"))
     gif = tfgan("gif", run_dir, "--out", tmp_path / "again.gif")
     assert gif.returncode == 0, gif.stderr
-    assert media.gif_frame_count(tmp_path / "again.gif") == STEPS // 2 + 1
+    assert animation.gif_frame_count(tmp_path / "again.gif") == STEPS // 2 + 1
 
 
 def _two_checkpoints(tmp_path, digits):
@@ -258,7 +267,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, digi
         data.write_bytes(b"\0" * data.stat().st_size)
     (tmp_path / ".progress.gif.x1y2.tmp").write_bytes(b"GIF8")  # leftovers of a killed write
     (tmp_path / "ckpt" / "ckpt-12_temp").mkdir()
-    assert run.load_generator(tmp_path)[2] == 5  # `python -m tfgan sample` falls back too
+    assert trained.load_generator(tmp_path)[2] == 5  # `python -m tfgan sample` falls back too
     capsys.readouterr()
 
     again, _ = run.start_run(TINY_PRESET, tmp_path, images=images)
@@ -267,7 +276,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, digi
     assert f"resuming {tmp_path} from step 5 (epoch 0)" in out
     for a, b in zip(again.generator.weights, at_5.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5]
+    assert [s for s, _ in list_frames(tmp_path / "frames")] == [0, 5]
     assert not (tmp_path / ".progress.gif.x1y2.tmp").exists() and not (tmp_path / "ckpt" / "ckpt-12_temp").exists()
     assert again.fit(images.images, 12, progress=False).step == 12
     assert latest_step(tmp_path) == 12
@@ -316,11 +325,11 @@ def test_a_run_killed_before_its_first_checkpoint_starts_clean(tmp_path, digits)
     trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
                                     verbose=False)
     for step in (0, 5, 10):  # frames of a killed run, never checkpointed
-        media.save_grid(trainer.generate(), media.frame_path(tmp_path / "frames", step))
+        pictures.save_grid(trainer.generate(), frame_path(tmp_path / "frames", step))
     again, _ = run.start_run(TINY_PRESET, tmp_path, images=images, verbose=False)
-    assert again.restore() is None and not media.list_frames(tmp_path / "frames")
+    assert again.restore() is None and not list_frames(tmp_path / "frames")
     again.fit(images.images, 5, progress=False)
-    assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5]
+    assert [s for s, _ in list_frames(tmp_path / "frames")] == [0, 5]
 
 
 # --- 2. Ctrl-C -----------------------------------------------------------------------------------
@@ -362,7 +371,7 @@ def test_stopped_at_random_moments_by_any_signal_loses_at_most_checkpoint_secs(w
         if signum == signal.SIGKILL:
             assert p.returncode == -signal.SIGKILL
             # No frame older than --checkpoint-secs (plus slack) is past the newest checkpoint.
-            late = [s for s, f in media.list_frames(run_dir / "frames")
+            late = [s for s, f in list_frames(run_dir / "frames")
                     if f.stat().st_mtime < killed - secs - slack and s > (newest or 0)]
             assert not late, (late, newest)
             since = max(started, (run_dir / "ckpt" / f"ckpt-{newest}.index").stat().st_mtime if newest else 0)
@@ -372,8 +381,8 @@ def test_stopped_at_random_moments_by_any_signal_loses_at_most_checkpoint_secs(w
             assert "stopped at step " in out, out
             step = int(out.split("stopped at step ")[1].split()[0])
             assert f"stopped by {signum.name}" in out and "run the same command again to resume" in out
-            assert newest == step and media.frame_path(run_dir / "frames", step).is_file()
-            assert media.gif_frame_count(run_dir / "progress.gif") == len(media.list_frames(run_dir / "frames"))
+            assert newest == step and frame_path(run_dir / "frames", step).is_file()
+            assert animation.gif_frame_count(run_dir / "progress.gif") == len(list_frames(run_dir / "frames"))
             assert len(read_history(run_dir)) == step
         assert not (run_dir / "train.pid").exists() or signum == signal.SIGKILL
         sample = cli_in_process(["sample", run_dir, "--num", 4, "--out", tmp_path / f"sample{i}.png"])
@@ -420,7 +429,7 @@ def test_a_signal_stops_at_the_end_of_its_chunk_and_a_second_one_does_not_break_
     result = trainer.fit(images.images, 20, progress=False)
     assert result.interrupted and result.signal == signum.name and result.step == 9  # the chunk 6..9 ran out
     assert latest_step(tmp_path) == 9 and [row["step"] for row in read_history(tmp_path)] == list(range(1, 10))
-    assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5, 9] and result.gif.is_file()
+    assert [s for s, _ in list_frames(tmp_path / "frames")] == [0, 5, 9] and result.gif.is_file()
     assert signal.getsignal(signum) is before  # the handlers are put back
 
 
@@ -436,7 +445,7 @@ def test_keyboard_interrupt_in_a_notebook_stops_cleanly(tmp_path, digits):
     result = trainer.fit(images.images, 20, progress=False)
     assert result.interrupted and result.step == 7
     assert latest_step(tmp_path) == 7 and result.gif.is_file()
-    assert [s for s, _ in media.list_frames(tmp_path / "frames")] == [0, 5, 7]
+    assert [s for s, _ in list_frames(tmp_path / "frames")] == [0, 5, 7]
 
 
 # --- 3. determinism ------------------------------------------------------------------------------
@@ -580,14 +589,14 @@ def test_disk_full_during_a_checkpoint_save(tmp_path, digits, monkeypatch, error
 
 def test_disk_full_during_a_frame_is_one_line(work, tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
-    write = media.atomic_write_bytes
+    write = atomic_write_bytes
 
     def full_at_step_6(path, data):
         if Path(path).name == "step_0000006.png":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return write(path, data)
 
-    monkeypatch.setattr(media, "atomic_write_bytes", full_at_step_6)
+    monkeypatch.setattr(pictures, "atomic_write_bytes", full_at_step_6)  # the frames' writer
     argv = [str(a) for a in train_args(work, run_dir, 10) if a != "--deterministic"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

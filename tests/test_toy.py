@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfgan import evaluate, media, presets, run, toy
+from tfgan import presets, run
+from tfgan.data import toy
 from tfgan.errors import TfganError
+from tfgan.evaluation import evaluate, toy_metrics
+from tfgan.lab import experiments
+from tfgan.media import animation
+from tfgan.media import images as pictures
+from tfgan.media.frames import frame_path, list_frames
+from tfgan.runs.files import atomic_write_bytes
 
 
 @pytest.mark.parametrize("name", toy.DATASETS)
 def test_real_points_cover_every_mode(name):
-    m = toy.mode_metrics(toy.sample(name, 5000, seed=1), name)
+    m = toy_metrics.mode_metrics(toy.sample_points(name, 5000, seed=1), name)
     assert m["modes_covered"] == m["modes_total"] == {"ring8": 8, "grid25": 25, "spiral": 16}[name]
     assert m["high_quality"] > 0.98  # a 2-D Gaussian has 1 - exp(-4.5) = 98.9% of its mass within 3σ
     assert m["kl_modes"] < 0.05
@@ -22,25 +29,25 @@ def test_real_points_cover_every_mode(name):
 def test_one_mode_and_off_mode_noise():
     centres, _, sigma = toy.reference("ring8")
     one = centres[3] + sigma * np.random.default_rng(0).standard_normal((1000, 2))
-    m = toy.mode_metrics(one, "ring8")
+    m = toy_metrics.mode_metrics(one, "ring8")
     assert m["modes_covered"] == 1 and m["high_quality"] > 0.95
     assert m["kl_modes"] == pytest.approx(math.log(8), abs=1e-6)  # everything in one of eight modes
     noise = np.random.default_rng(0).uniform(-3, 3, (4000, 2))
-    m = toy.mode_metrics(noise, "ring8")
+    m = toy_metrics.mode_metrics(noise, "ring8")
     # Eight discs of radius 3σ = 0.15 cover 8·π·0.15² / 36 = 1.6% of the square.
     assert m["modes_covered"] == 0 and 0.005 < m["high_quality"] < 0.03
-    half = np.concatenate([toy.sample("grid25", 1000, 0), noise[:1000] + 20])  # half of them far away
-    assert toy.mode_metrics(half, "grid25")["high_quality"] == pytest.approx(0.5, abs=0.02)
-    assert toy.mode_metrics(np.full((10, 2), np.nan), "ring8")["high_quality"] == 0.0
+    half = np.concatenate([toy.sample_points("grid25", 1000, 0), noise[:1000] + 20])  # half of them far away
+    assert toy_metrics.mode_metrics(half, "grid25")["high_quality"] == pytest.approx(0.5, abs=0.02)
+    assert toy_metrics.mode_metrics(np.full((10, 2), np.nan), "ring8")["high_quality"] == 0.0
 
 
 def test_identify_and_bad_names():
     for name in toy.DATASETS:
-        assert toy.identify(toy.sample(name, 500, 3)) == name
+        assert toy.identify(toy.sample_points(name, 500, 3)) == name
     with pytest.raises(TfganError, match="unknown toy dataset 'ring9'"):
-        toy.sample("ring9")
+        toy.sample_points("ring9")
     with pytest.raises(TfganError, match="2-D points"):
-        toy.mode_metrics(np.zeros((4, 3)), "ring8")
+        toy_metrics.mode_metrics(np.zeros((4, 3)), "ring8")
 
 
 @pytest.mark.parametrize(("name", "loss", "tricks"), [
@@ -48,13 +55,13 @@ def test_identify_and_bad_names():
     ("spiral", "hinge", {"spectral_norm": True}), ("ring8", "wgan-clip", {}), ("grid25", "minimax", {"d_steps": 2}),
     ("spiral", "lsgan", {"label_flip": 0.0})])
 def test_toy_preset_trains_draws_frames_and_is_scored(tmp_path, name, loss, tricks):
-    preset = presets.with_loss(presets.get("toy-gan"), loss).replace(
+    preset = presets.with_loss(presets.get_preset("toy-gan"), loss).replace(
         dataset=name, batch_size=64, sample_every=10, checkpoint_every=20, ema=0.99, **tricks)
     trainer, images = run.start_run(preset, tmp_path / "run", name, verbose=False)
     assert images.images.shape == (toy.NUM_POINTS, 2) and images.images.dtype == np.float32
     result = trainer.fit(images.images, 20, progress=False)
     assert result.step == 20 and np.isfinite([r["d_loss"] for r in result.history]).all()
-    frames = media.list_frames(tmp_path / "run" / "frames")
+    frames = list_frames(tmp_path / "run" / "frames")
     assert [s for s, _ in frames] == [0, 10, 20]
     assert Image.open(frames[-1][1]).size == (256, 256)
     scored = evaluate.evaluate_run(tmp_path / "run", num=500)
@@ -66,10 +73,10 @@ def test_toy_preset_trains_draws_frames_and_is_scored(tmp_path, name, loss, tric
 
 def test_toy_options_that_make_no_sense_are_refused(tmp_path):
     with pytest.raises(TfganError, match="DiffAugment transforms images"):
-        run.start_run(presets.get("toy-gan").replace(diffaugment="translation"), tmp_path / "a", verbose=False)
+        run.start_run(presets.get_preset("toy-gan").replace(diffaugment="translation"), tmp_path / "a", verbose=False)
     with pytest.raises(TfganError, match="2-D points"):
-        run.start_run(presets.get("mnist-dcgan"), tmp_path / "b", "ring8", verbose=False)
-    trainer, images = run.start_run(presets.get("toy-gan").replace(sample_every=5), tmp_path / "c", verbose=False)
+        run.start_run(presets.get_preset("mnist-dcgan"), tmp_path / "b", "ring8", verbose=False)
+    trainer, images = run.start_run(presets.get_preset("toy-gan").replace(sample_every=5), tmp_path / "c", verbose=False)
     trainer.fit(images.images, 5, progress=False)
     with pytest.raises(TfganError, match="--neighbours compares images"):
         evaluate.evaluate_run(tmp_path / "c", num=100, neighbours=3)
@@ -78,14 +85,14 @@ def test_toy_options_that_make_no_sense_are_refused(tmp_path):
 def _frames(run_dir, steps, size=(40, 30), colour=0):
     for step in steps:
         picture = np.full((size[1], size[0], 3), colour, np.uint8)
-        media.atomic_write_bytes(media.frame_path(run_dir / "frames", step), media.png_bytes(picture))
+        atomic_write_bytes(frame_path(run_dir / "frames", step), pictures.png_bytes(picture))
     return run_dir
 
 
 def test_side_by_side_gif_keeps_common_steps_and_scales_to_match(tmp_path):
     a = _frames(tmp_path / "a", [0, 10, 20, 30])
     b = _frames(tmp_path / "b", [0, 10, 30], size=(80, 60), colour=200)  # twice the size, no step 20
-    out = media.side_by_side_gif([a, b], tmp_path / "ab.gif", titles=["DCGAN", "WGAN-GP"], fps=4)
+    out = animation.side_by_side_gif([a, b], tmp_path / "ab.gif", titles=["DCGAN", "WGAN-GP"], fps=4)
     with Image.open(out) as gif:
         assert gif.n_frames == 3  # steps 0, 10, 30
         # both panels 30 px high under a 16 px title strip; 40 + 6 + 40 px wide; a caption strip below
@@ -96,9 +103,9 @@ def test_side_by_side_gif_keeps_common_steps_and_scales_to_match(tmp_path):
             durations.append(gif.info["duration"])
     assert durations[:2] == [250, 250] and durations[-1] == 1500
     with pytest.raises(TfganError, match="no frame at a common step"):
-        media.side_by_side_gif([a, _frames(tmp_path / "c", [5])], tmp_path / "x.gif")
+        animation.side_by_side_gif([a, _frames(tmp_path / "c", [5])], tmp_path / "x.gif")
     with pytest.raises(TfganError, match="2 runs but 1 titles"):
-        media.side_by_side_gif([a, b], tmp_path / "x.gif", titles=["one"])
+        animation.side_by_side_gif([a, b], tmp_path / "x.gif", titles=["one"])
     assert not (tmp_path / "x.gif").exists()
 
 
@@ -132,8 +139,8 @@ def test_wgan_gp_covers_more_modes_than_the_standard_gan(tmp_path):
     """The claim of notebook 06, at the length it uses, on one of its three seeds (each seed costs about a
     minute of CI). Measured: the standard GAN covered 4, 1 and 3 of the 8 modes (seeds 0-2, 2,000 steps),
     WGAN-GP 8, 8 and 8 (3,000 steps)."""
-    base = presets.get("toy-gan").replace(sample_every=1000, checkpoint_every=10**6)
-    standard = toy.experiment(base, "ring8", 2000, (1,), tmp_path, "standard")
-    wgan = toy.experiment(presets.with_loss(base, "wgan-gp"), "ring8", 3000, (1,), tmp_path, "wgan")
+    base = presets.get_preset("toy-gan").replace(sample_every=1000, checkpoint_every=10**6)
+    standard = experiments.experiment(base, "ring8", 2000, (1,), tmp_path, "standard")
+    wgan = experiments.experiment(presets.with_loss(base, "wgan-gp"), "ring8", 3000, (1,), tmp_path, "wgan")
     modes = standard[0]["modes_covered"], wgan[0]["modes_covered"]
     assert modes[1] >= 7 and modes[1] >= modes[0] + 4, modes  # measured: 8 against 1

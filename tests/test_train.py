@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan import media, presets, run
+from tfgan import presets, run, trained
 from tfgan.data import Images
+from tfgan.media.frames import list_frames
 from tfgan.train import CHUNK_SECONDS, MAX_STEPS_PER_CALL, ChunkSizer
 
-TINY = presets.get("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
+TINY = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
                                           sample_every=5, checkpoint_every=10)
 
 
@@ -56,7 +57,7 @@ def test_several_steps_per_call_keep_every_step_and_end_on_frames_and_checkpoint
     assert [row["epoch"] for row in result.history] == [0] * 8 + [1] * 8 + [2] * 4
     assert result.step == 20 and result.epoch == 2 and trainer.saved_step == 20
     assert len({row["g_loss"] for row in result.history}) == 20  # every step's own logs, not the chunk's last
-    assert [s for s, _ in media.list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 15, 20]
+    assert [s for s, _ in list_frames(tmp_path / "run" / "frames")] == [0, 5, 10, 15, 20]
 
 
 def test_automatic_steps_per_call_fill_a_quarter_of_a_second():
@@ -119,7 +120,7 @@ def test_ema_generator_averages_and_is_saved(tmp_path, digits):
     again, _ = _trainer(tmp_path, digits, preset)
     for a, b in zip(ema, again.ema_generator.get_weights()):
         np.testing.assert_array_equal(a, b)
-    generator, _, _ = run.load_generator(tmp_path / "run")
+    generator, _, _ = trained.load_generator(tmp_path / "run")
     np.testing.assert_allclose(generator(trainer.sample_noise, training=False),
                                trainer.ema_generator(trainer.sample_noise, training=False), atol=1e-6)
 
@@ -171,7 +172,7 @@ def test_gradient_penalty_loss_scale_gives_the_same_penalty():
 
 # --- conditional GANs -------------------------------------------------------------------------------
 
-CGAN = presets.get("mnist-cgan").replace(width=8, latent_dim=16, batch_size=16, sample_every=5,
+CGAN = presets.get_preset("mnist-cgan").replace(width=8, latent_dim=16, batch_size=16, sample_every=5,
                                          checkpoint_every=10)
 
 
@@ -201,7 +202,7 @@ def test_conditional_gan_trains_on_labels(tmp_path, digits, acgan):
     sevens = trainer.generate(trainer.sample_noise[:4], [7, 7, 7, 7])
     threes = trainer.generate(trainer.sample_noise[:4], [3, 3, 3, 3])
     assert not np.allclose(sevens, threes)
-    generator, config, _ = run.load_generator(tmp_path / "run")
+    generator, config, _ = trained.load_generator(tmp_path / "run")
     assert config["num_classes"] == 10 and config["acgan"] == acgan
     np.testing.assert_allclose(generator([trainer.sample_noise[:4], tf.constant([7] * 4)], training=False),
                                sevens, atol=1e-5)

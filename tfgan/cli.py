@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tfgan.errors import TfganError
-from tfgan.signals import StoppedEarly, StopRequests
+from tfgan.runs.signals import StoppedEarly, StopRequests
 
 
 def _int_at_least(text: str, low: int) -> int:
@@ -48,10 +48,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfgan import presets
-
     parser = _Parser(prog="python -m tfgan", description="Train GANs and watch them learn.")
     sub = parser.add_subparsers(dest="command", required=True)
+    train = _add_train(sub)
+    _add_train_recipe(train)
+    _add_train_machinery(train)
+    _add_sample(sub)
+    _add_eval(sub)
+    _add_frames(sub)
+    _add_export(sub)
+    _add_gif(sub)
+    return parser
+
+
+def _add_train(sub) -> argparse.ArgumentParser:
+    """`train`: the preset, the data, how long, and where the run lives."""
+    from tfgan import presets
 
     train = sub.add_parser("train", help="train a preset (re-run the same command to resume)")
     train.add_argument("preset", help=f"one of: {', '.join(presets.PRESETS)}")
@@ -68,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_natural_int, default=0)
     train.add_argument("--fresh", action="store_true", help="discard the run directory's checkpoints")
     train.add_argument("--image-size", type=_positive_int, help="resize image folders to this (64, 96)")
+    return train
+
+
+def _add_train_recipe(train: argparse.ArgumentParser) -> None:
+    """`train`: what changes the recipe: loss, learning rates, sizes, regularisation and tricks."""
     train.add_argument("--loss", help="nonsaturating, minimax, lsgan, hinge, wgan-gp, wgan-clip")
     train.add_argument("--g-lr", type=_positive_float)
     train.add_argument("--d-lr", type=_positive_float)
@@ -92,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--d-dropout", type=float, help="dropout rate in D (the 28×28 models)")
     train.add_argument("--diffaugment", metavar="POLICY",
                        help="DiffAugment for small datasets: color,translation,cutout (any of them)")
+
+
+def _add_train_machinery(train: argparse.ArgumentParser) -> None:
+    """`train`: how it runs: compilation, devices, evaluation, checkpoints, determinism."""
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
     train.add_argument("--distribute", choices=["mirrored", "multiworker", "tpu"],
@@ -114,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--deterministic", action="store_true",
                        help="bit-identical results for the same seed, resumed or not (slower ops)")
 
+
+def _add_sample(sub) -> None:
+    """`sample`: images from a run or an exported generator."""
     sample = sub.add_parser("sample", help="draw images from a run's latest checkpoint (or an exported .keras file)")
     sample.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
     sample.add_argument("--num", type=_positive_int, default=64)
@@ -121,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--label", type=int, help="conditional runs (mnist-cgan): draw this class only")
 
+
+def _add_eval(sub) -> None:
+    """`eval`: score a run's samples."""
     evaluate = sub.add_parser("eval", help="score a run's samples (digit or face classifier metrics, "
                                            "Inception KID)")
     evaluate.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
@@ -131,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="memorisation check: how many samples are copies of training images, and a "
                                "picture of samples beside their K nearest training images (default K 3)")
 
+
+def _add_frames(sub) -> None:
+    """`frames`: redraw a run's progress from its checkpoints."""
     frames = sub.add_parser("frames", help="redraw a run's progress frames from its checkpoints, with new noise or "
                                            "a larger grid (train with --keep-every N to keep more checkpoints)")
     frames.add_argument("run_dir")
@@ -138,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     frames.add_argument("--seed", type=_natural_int, default=0, help="the noise, the same at every step")
     frames.add_argument("--out", help="the frames folder (default RUN_DIR/frames-seedS-nN)")
 
+
+def _add_export(sub) -> None:
+    """`export`: the generator alone, with a model card."""
     export = sub.add_parser("export", help="the generator alone, as a file that needs no tfgan, with a model card")
     export.add_argument("run_dir")
     export.add_argument("--format", choices=["keras", "savedmodel", "tflite"], default="keras",
@@ -149,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="samples scored for the model card's metrics (0: no metrics)")
     export.add_argument("--seed", type=int, default=0)
 
+
+def _add_gif(sub) -> None:
+    """`gif`: re-export the progress as GIF, WebP or MP4."""
     gif = sub.add_parser("gif", help="re-export a run's progress as GIF, WebP or MP4 from its saved frames "
                                      "(several runs: side by side)")
     gif.add_argument("run_dir", nargs="+", help="a run directory; several put their runs side by side")
@@ -175,7 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--fps", type=_positive_float, default=8.0)
     gif.add_argument("--every", type=_positive_int, default=1, help="keep every k-th frame")
     gif.add_argument("--scale", type=_positive_float, default=1.0)
-    return parser
 
 
 def make_strategy(name: str | None):
@@ -200,7 +235,7 @@ def make_strategy(name: str | None):
 def cmd_train(args: argparse.Namespace) -> int:
     from tfgan import presets, run
 
-    preset = presets.get(args.preset)
+    preset = presets.get_preset(args.preset)
     if args.deterministic:
         import tensorflow as tf
 
@@ -238,7 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.acgan and not preset.num_classes:
         raise TfganError(f"--acgan needs a conditional preset such as mnist-cgan, not {preset.name}")
     if args.diffaugment is not None:
-        from tfgan import augment
+        from tfgan.tricks import augment
 
         augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
         overrides["diffaugment"] = args.diffaugment
@@ -269,7 +304,7 @@ def _train_on(args: argparse.Namespace, preset, trainer, images, stop: StopReque
     if int(trainer.step) >= steps:
         print(f"already trained to step {int(trainer.step)} ≥ {steps}: pass a larger --steps to train on")
     if args.eval_every:
-        from tfgan import evaluate
+        from tfgan.evaluation import evaluate
 
         trainer.callbacks.append(evaluate.EvalCallback(images, args.eval_every, metric=args.eval_metric,
                                                        seed=args.seed))
@@ -291,12 +326,16 @@ def _train_on(args: argparse.Namespace, preset, trainer, images, stop: StopReque
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tfgan import evaluate, media, run
+    from tfgan import trained
+    from tfgan.media import frames
+    from tfgan.media import images as pictures
+    from tfgan.runs.files import atomic_write_bytes
+    from tfgan.samples import is_toy
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise TfganError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'")
-    generator, config, step = run.load_generator(args.run_dir)
+    generator, config, step = trained.load_generator(args.run_dir)
     classes = config.get("num_classes", 0)
     if args.label is not None and not classes:
         raise TfganError(f"{args.run_dir} is an unconditional GAN ('{config.get('preset')}'): it cannot draw a "
@@ -304,44 +343,45 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.label is not None and not 0 <= args.label < classes:
         raise TfganError(f"--label must be from 0 to {classes - 1}, got {args.label}")
     # A conditional run without --label draws every class in turn.
-    images = evaluate.sample(generator, args.num, config["latent_dim"], args.seed, batch_size=256,
-                             labels=args.label, latent_kind=config.get("latent", "gaussian"))
+    images = trained.sample_images(generator, args.num, config["latent_dim"], args.seed, batch_size=256,
+                                   labels=args.label, latent_kind=config.get("latent", "gaussian"))
     if out.suffix.lower() == ".npy":
         import io
 
         buf = io.BytesIO()
         np.save(buf, images.astype(np.float32))
-        media.atomic_write_bytes(out, buf.getvalue())
-    elif images.ndim == 2:  # 2-D toy points: a scatter plot over the real data
-        from tfgan import toy
+        atomic_write_bytes(out, buf.getvalue())
+    elif is_toy(images.shape[1:]):  # 2-D toy points: a scatter plot over the real data
+        from tfgan.data import toy
+        from tfgan.media.toy_frames import draw_points
 
-        name = toy.check(config.get("dataset", "ring8"))
-        picture = toy.render(images, name, toy.sample(name, 2000, config.get("seed", 0)), size=400)
-        media.atomic_write_bytes(out, media.png_bytes(picture))
+        name = toy.check_toy_name(config.get("dataset", "ring8"))
+        picture = draw_points(images, name, toy.sample_points(name, 2000, config.get("seed", 0)), size=400)
+        atomic_write_bytes(out, pictures.png_bytes(picture))
     else:
-        media.save_grid(images, out, scale=2 if images.shape[1] < 48 else 1)
+        pictures.save_grid(images, out, scale=frames.frame_scale(images.shape[1]))
     which = f" of class {args.label}" if args.label is not None else ""
     print(f"{args.num} samples{which} from step {step} -> {out}")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tfgan import evaluate
+    from tfgan.evaluation import evaluate
 
     result = evaluate.evaluate_run(args.run_dir, num=args.num, seed=args.seed, best=args.best,
                                    neighbours=args.neighbours)
     print(f"{args.run_dir} at step {result['step']}:")
     print(evaluate.format_metrics(result))
     if args.neighbours:
-        from tfgan import neighbours
+        from tfgan.evaluation import neighbours
 
-        print(neighbours.format_check(result["neighbours"]))
+        print(neighbours.format_copies(result["neighbours"]))
         print(f"samples beside their {args.neighbours} nearest training images -> {result['neighbours_picture']}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tfgan import export
+    from tfgan.artefacts import export
 
     card = export.export_run(args.run_dir, args.out, args.format, best=args.best, num=args.num, seed=args.seed)
     info = card["generator"]
@@ -357,7 +397,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_frames(args: argparse.Namespace) -> int:
-    from tfgan import redraw
+    from tfgan.artefacts import redraw
 
     result = redraw.redraw_frames(args.run_dir, num=args.num, seed=args.seed, out=args.out)
     steps, folder = result["steps"], Path(result["folder"])
@@ -371,7 +411,7 @@ def cmd_frames(args: argparse.Namespace) -> int:
 
 
 def cmd_gif(args: argparse.Namespace) -> int:
-    from tfgan import media
+    from tfgan.media import animation
 
     run_dirs = [Path(d) for d in args.run_dir]
     for run_dir in run_dirs:
@@ -380,7 +420,7 @@ def cmd_gif(args: argparse.Namespace) -> int:
     if len(run_dirs) > 1 and not args.out:
         raise TfganError("several runs make one side-by-side animation: say where with --out FILE.gif")
     out = Path(args.out) if args.out else run_dirs[0] / "progress.gif"
-    result = media.export_progress(
+    result = animation.export_progress(
         run_dirs, out, fps=args.fps, duration=args.duration, every=args.every, scale=args.scale, cells=args.cells,
         samples=args.samples, rows=args.rows, steps=args.steps, pace=args.pace, hold_last=args.hold_last,
         caption=None if args.no_caption else args.caption, titles=args.titles.split(",") if args.titles else None,

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from tfgan.errors import TfganError
+from tfgan.samples import is_toy
 
 ImageShape = tuple[int, int, int]
 
@@ -246,7 +247,7 @@ def mlp_discriminator(image_shape: ImageShape = (28, 28, 1), width: int = 256):
     return _check(model, (None, 1))
 
 
-# --- 2-D toy data (tfgan.toy): small MLPs -------------------------------------------------------------
+# --- 2-D toy data (tfgan.data.toy): small MLPs --------------------------------------------------------
 
 
 def toy_generator(latent_dim: int = 16, width: int = 128) -> keras.Sequential:
@@ -384,8 +385,8 @@ def build(
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
            hidden, g_batchnorm):
-    if architecture == "toy" or len(image_shape) == 1:
-        if architecture != "toy" or tuple(image_shape) != (2,):
+    if architecture == "toy" or is_toy(image_shape):
+        if architecture != "toy" or not is_toy(image_shape):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
                              f"'{architecture}' for data of shape {tuple(image_shape)}")
         if num_classes or acgan or g_dropout or hidden or not g_batchnorm:

@@ -161,7 +161,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="toy-gan",
             architecture="toy",  # three-layer MLPs for 2-D points (models.toy_generator)
-            dataset="ring8",  # or grid25, spiral (tfgan.toy)
+            dataset="ring8",  # or grid25, spiral (tfgan.data.toy)
             latent_dim=16,
             width=128,
             batch_size=256,
@@ -179,7 +179,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get(name: str) -> Preset:
+def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise TfganError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
     return PRESETS[name]

@@ -15,11 +15,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan import checkpoint as ckpt_lib
 from tfgan import data as data_lib
 from tfgan import losses, models
+from tfgan.data.pipeline import check_enough_images
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
+from tfgan.runs import checkpoint as ckpt_lib
+from tfgan.runs.config import CONFIG_VERSION, read_config, write_config
+from tfgan.samples import is_toy
 from tfgan.train import GANTrainer
 
 DEFAULT_ROOT = Path("checkpoints")
@@ -34,7 +37,7 @@ def architecture_for(preset: Preset, image_shape: tuple[int, int, int]) -> str:
     larger images."""
     if preset.architecture != "auto":
         return preset.architecture
-    if len(image_shape) == 1:
+    if is_toy(image_shape):
         return "toy"
     return "mnist" if tuple(image_shape[:2]) == (28, 28) else "dcgan"
 
@@ -43,7 +46,7 @@ def run_config(preset: Preset, image_shape, dataset: str, seed: int) -> dict:
     config = preset.to_dict()
     config.update(preset=preset.name, architecture=architecture_for(preset, image_shape),
                   image_shape=list(image_shape), dataset=dataset, seed=seed,
-                  config_version=ckpt_lib.CONFIG_VERSION)
+                  config_version=CONFIG_VERSION)
     return config
 
 
@@ -151,63 +154,26 @@ def start_run(
     say = print if verbose else (lambda *a, **k: None)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(preset)
     dataset = dataset or preset.dataset
-    for name, value in (("batch size", preset.batch_size), ("d_steps", preset.d_steps),
-                        ("latent size", preset.latent_dim), ("sample_every", preset.sample_every),
-                        ("checkpoint_every", preset.checkpoint_every), ("width", preset.width)):
-        if value < 1:
-            raise TfganError(f"{name} must be at least 1, got {value}")
-    if round(np.sqrt(preset.num_samples)) ** 2 != preset.num_samples:
-        raise TfganError(f"num_samples must be a square number (e.g. 16, 64), got {preset.num_samples}")
-    if seed < 0:
-        raise TfganError(f"seed must be 0 or more, got {seed}")
-    losses.get(preset.loss)  # an unknown loss fails now, not after the data has loaded
-    folder: Path | None = Path(dataset).expanduser()  # a folder of images, or None
-    if images is not None or dataset in ("mnist", "fashion_mnist", "anime", "faces") or not folder.is_dir():
-        folder = None
-    if folder is not None and run_dir.resolve().is_relative_to(folder.resolve()):
-        raise TfganError(f"the run directory {run_dir} is inside the dataset folder {dataset}: its frames would "
-                         "be read as training images; choose another --run-dir")
-
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    else:
-        keras.mixed_precision.set_global_policy("float32")
-    resized = images is None and (folder is not None or dataset in ("anime", "faces"))
-    if resized and (generator is None or discriminator is None):
+    check_preset(preset, seed)
+    folder = None if images is not None else _image_folder(dataset, run_dir)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+    if images is None and (folder is not None or dataset in ("anime", "faces")) and (
+            generator is None or discriminator is None):
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.
-        size = preset.image_size
-        with strategy.scope():
-            generator, discriminator = build_models(preset, (size, size, preset.channels), seed)
-
-    saved = None if fresh else ckpt_lib.read_config(run_dir)
+        generator, discriminator = _build_in(strategy, preset, (preset.image_size,) * 2 + (preset.channels,), seed)
+    saved = None if fresh else read_config(run_dir)
     check_writable(run_dir)
     claim_run_dir(run_dir, check_only=True)  # before --fresh could delete a live run's files
-    if images is None:
-        images = data_lib.load(dataset, preset.image_size, seed)
-    if images.images.ndim == 2:  # 2-D toy points, not images
-        shape = images.shape
-    else:
-        shape = (*images.shape[:2], preset.channels)
-        images.images = data_lib.match_channels(images.images, preset.channels)
+    images, shape = _images_for(preset, dataset, seed, images)
     say(f"data: {images.source}")
-    if preset.num_classes:
-        check_labels(images, preset.num_classes, dataset)
     if generator is None or discriminator is None:
-        with strategy.scope():
-            generator, discriminator = build_models(preset, shape, seed)
-
+        generator, discriminator = _build_in(strategy, preset, shape, seed)
     if fresh and run_dir.exists():  # only now that data and models are known to work
-        for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json",
-                     "warnings.log"):
-            target = run_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        _clear_run_dir(run_dir)
     config = run_config(preset, shape, dataset, seed)
     if saved is not None:
         ckpt_lib.check_compatible(saved, config, run_dir)
-    per_step = preset.batch_size * preset.d_steps
-    if len(images.images) < per_step:
-        raise TfganError(f"only {len(images.images)} images, fewer than one step needs ({per_step}); "
-                         "lower --batch-size or add images")
+    check_enough_images(len(images.images), preset.batch_size, preset.d_steps)
     if preset.batch_size % strategy.num_replicas_in_sync:
         raise TfganError(f"batch size {preset.batch_size} does not split evenly over "
                          f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
@@ -220,48 +186,61 @@ def start_run(
         say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)})")
     else:
         say(f"starting a new run in {run_dir}")
-    ckpt_lib.write_config(run_dir, config)
+    write_config(run_dir, config)
     return trainer, images
 
 
-def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model, dict]:
-    """Untrained models of a run directory's architecture, and its config."""
-    from tfgan import presets
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
-    config = ckpt_lib.read_config(run_dir)
-    if config is None:
-        raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
-    fields = {k: v for k, v in config.items() if k in presets.Preset.__dataclass_fields__}
-    generator, discriminator = build_models(presets.Preset(**fields), tuple(config["image_shape"]),
-                                            config.get("seed", 0))
-    return generator, discriminator, config
+def _build_in(strategy: tf.distribute.Strategy, preset: Preset, shape: tuple, seed: int):
+    with strategy.scope():
+        return build_models(preset, shape, seed)
 
 
-def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
-    """The generator of a run directory's latest checkpoint (or its best, kept by evaluation during
-    training), its config and step. An exported `.keras` file (`python -m tfgan export`) works too."""
-    run_dir = Path(run_dir)
-    if run_dir.suffix == ".keras" or run_dir.is_file():
-        from tfgan import export
+def check_preset(preset: Preset, seed: int) -> None:
+    """Settings that cannot work fail now, before any data loads."""
+    for name, value in (("batch size", preset.batch_size), ("d_steps", preset.d_steps),
+                        ("latent size", preset.latent_dim), ("sample_every", preset.sample_every),
+                        ("checkpoint_every", preset.checkpoint_every), ("width", preset.width)):
+        if value < 1:
+            raise TfganError(f"{name} must be at least 1, got {value}")
+    if round(np.sqrt(preset.num_samples)) ** 2 != preset.num_samples:
+        raise TfganError(f"num_samples must be a square number (e.g. 16, 64), got {preset.num_samples}")
+    if seed < 0:
+        raise TfganError(f"seed must be 0 or more, got {seed}")
+    losses.get(preset.loss)  # an unknown loss fails now, not after the data has loaded
 
-        if best:
-            raise TfganError(f"{run_dir} is an exported generator, which has no best checkpoint: drop --best")
-        return export.load_exported(run_dir)
-    generator, _, config = models_of_run(run_dir)
-    step = tf.Variable(0, dtype=tf.int64)
-    # The best checkpoint holds the generator alone; its step is in its file name.
-    # Sampling uses the weight average when the run kept one.
-    name = "ema_generator" if config.get("ema", 0) > 0 else "generator"
-    checkpoint = tf.train.Checkpoint(generator=generator) if best else tf.train.Checkpoint(
-        **{name: generator}, step=step)
-    path = ckpt_lib.restore_newest(checkpoint, run_dir / ("best" if best else "ckpt"), partial=True)
-    if path is None:
-        if best:
-            raise TfganError(f"{run_dir} has no best checkpoint: train with --eval-every to keep one")
-        raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
-    if best:
-        step.assign(int(str(path).rsplit("-", 1)[-1]))
-    return generator, config, int(step)
+
+def _image_folder(dataset: str, run_dir: Path) -> Path | None:
+    """The folder of images the dataset names (None for the named datasets and files), which must not
+    hold the run directory: its frames would be read as training images."""
+    folder = Path(dataset).expanduser()
+    if dataset in ("mnist", "fashion_mnist", "anime", "faces") or not folder.is_dir():
+        return None
+    if run_dir.resolve().is_relative_to(folder.resolve()):
+        raise TfganError(f"the run directory {run_dir} is inside the dataset folder {dataset}: its frames would "
+                         "be read as training images; choose another --run-dir")
+    return folder
+
+
+def _images_for(preset: Preset, dataset: str, seed: int, images: data_lib.Images | None
+                ) -> tuple[data_lib.Images, tuple]:
+    """The training data (loaded unless given), fitted to the preset's channels and labels, and the shape
+    of one sample."""
+    if images is None:
+        images = data_lib.load(dataset, preset.image_size, seed)
+    if is_toy(images.shape):  # 2-D toy points, not images
+        shape = images.shape
+    else:
+        shape = (*images.shape[:2], preset.channels)
+        images.images = data_lib.match_channels(images.images, preset.channels)
+    if preset.num_classes:
+        check_labels(images, preset.num_classes, dataset)
+    return images, shape
+
+
+def _clear_run_dir(run_dir: Path) -> None:
+    """--fresh: what an earlier run left in the folder goes (other files stay)."""
+    for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json", "warnings.log"):
+        target = run_dir / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+
+

@@ -25,9 +25,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan import augment, latent, losses, models
+from tfgan import losses, models
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
+from tfgan.samples import is_toy
+from tfgan.tricks import augment, latent
 
 
 def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_precision: bool = False):
@@ -180,7 +182,7 @@ class GAN:
         self.preset, self.seed = preset, seed
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = generator.inputs[0].shape[-1]
-        self.points = len(generator.output_shape) == 2  # the 2-D toy data (tfgan.toy), not images
+        self.points = is_toy(generator.output_shape[1:])  # the 2-D toy data (tfgan.data.toy), not images
         self.conditional = preset.num_classes > 0  # G(z, label), D(image, label); batches (images, labels)
         self.wasserstein = losses.is_wasserstein(preset.loss)
         self.needs_scaling = mixed_precision or self.replicas > 1
@@ -211,7 +213,7 @@ class GAN:
         if self.conditional != models.is_conditional(generator):
             raise TfganError(f"preset num_classes={preset.num_classes} but the generator "
                              f"{'takes' if models.is_conditional(generator) else 'does not take'} a label")
-        latent.check(preset.latent)
+        latent.check_latent_kind(preset.latent)
 
     def _discriminator_with_input_tricks(self) -> Callable:
         """D itself, or D behind instance noise and DiffAugment when the preset turns them on: both see

@@ -25,12 +25,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import health, media, preemption
-from tfgan.checkpoint import RunCheckpoint
 from tfgan.errors import TfganError
-from tfgan.media import read_history  # noqa: F401  (history.csv back as dicts; kept importable from here)
+from tfgan.media import animation, frames, history
+from tfgan.media.images import png_bytes, save_grid
 from tfgan.presets import Preset
-from tfgan.signals import StopRequests
+from tfgan.runs import health, preemption
+from tfgan.runs.checkpoint import RunCheckpoint
+from tfgan.runs.files import atomic_write_bytes
+from tfgan.runs.signals import StopRequests
 from tfgan.step import GAN, ScaledTape, fixed_noise, library_step, unscale_logs, update_ema
 
 CHUNK_SECONDS = 0.25  # the work one compiled call aims at when steps_per_call is automatic
@@ -249,18 +251,18 @@ class GANTrainer(GAN):
         step = int(self.step)
         # Kept for the callbacks of this step (the health check), so the samples are drawn once.
         self.frame_samples = self.generate()
-        path = media.frame_path(self.run_dir / "frames", step)
+        path = frames.frame_path(self.run_dir / "frames", step)
         if self.points:  # 2-D toy data: the samples over the real points, D's field behind them
-            from tfgan import toy
+            from tfgan.media import toy_frames
 
             name = self.toy_dataset
-            field = np.asarray(self.discriminator(toy.field_grid(name), training=False), np.float32)
+            field = np.asarray(self.discriminator(toy_frames.field_grid(name), training=False), np.float32)
             self._frame_writes.append(self._frame_writer.submit(
-                lambda: media.atomic_write_bytes(path, media.png_bytes(toy.render(
+                lambda: atomic_write_bytes(path, png_bytes(toy_frames.draw_points(
                     self.frame_samples, name, self._frame_real, field, f"step {step}"), compress_level=1))))
             return path
         self._frame_writes.append(self._frame_writer.submit(
-            media.save_grid, self.frame_samples, path, scale=2 if self.generator.output_shape[1] < 48 else 1,
+            save_grid, self.frame_samples, path, scale=frames.frame_scale(self.generator.output_shape[1]),
             compress_level=1))
         return path
 
@@ -303,19 +305,19 @@ class GANTrainer(GAN):
     def restore(self) -> int | None:
         """Resume from the latest checkpoint; returns its step, or None when starting fresh."""
         for leftover in [*self.run_dir.glob(".*.tmp"), *(self.run_dir / "frames").glob(".*.tmp")]:
-            leftover.unlink(missing_ok=True)  # half-written files of a killed run (media.atomic_write_bytes)
+            leftover.unlink(missing_ok=True)  # half-written files of a killed run (runs.files.atomic_write_bytes)
         restored = self.checkpoint.restore()
         step = int(self.step) if restored else 0
         # Frames drawn after the checkpoint came from weights that are gone: drop them (all of them
         # when there is no checkpoint: fit draws the untrained generator's frame again).
-        for frame_step, path in media.list_frames(self.run_dir / "frames"):
+        for frame_step, path in frames.list_frames(self.run_dir / "frames"):
             if frame_step > step or not restored:
                 path.unlink(missing_ok=True)
         if not restored:
             return None
         self.checkpoint.drop_kept_after(step)
         self.saved_step = step
-        self.history = [row for row in media.read_history(self.run_dir) if row["step"] <= step]
+        self.history = [row for row in history.read_history(self.run_dir) if row["step"] <= step]
         # The learning rates are optimizer variables, so the checkpoint brought back the old ones: use
         # this run's, so that re-running with a lower --g-lr / --d-lr takes effect.
         self.g_optimizer.learning_rate = self.preset.g_lr
@@ -328,9 +330,9 @@ class GANTrainer(GAN):
     def finish_media(self) -> Path | None:
         """Loss plot and progress GIF from everything saved so far."""
         self.wait_for_frames()
-        media.plot_history(self.history, self.run_dir / "losses.png")
-        if media.list_frames(self.run_dir / "frames"):
-            return media.make_gif(self.run_dir / "frames", self.run_dir / "progress.gif")
+        history.plot_history(self.history, self.run_dir / "losses.png")
+        if frames.list_frames(self.run_dir / "frames"):
+            return animation.make_gif(self.run_dir / "frames", self.run_dir / "progress.gif")
         return None
 
     # --- the loop ---------------------------------------------------------------------------------
@@ -402,12 +404,12 @@ class GANTrainer(GAN):
         self.anneal_steps.assign(float(steps))
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
         if self.points:
-            from tfgan import toy
+            from tfgan.data import toy
 
             self.toy_dataset, self._frame_real = toy.identify(images), np.asarray(images[:1500])
         # (0 when the data is smaller than a batch: batches() below says so in words)
         per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
-        if not media.list_frames(self.run_dir / "frames"):
+        if not frames.list_frames(self.run_dir / "frames"):
             self.save_frame()  # the untrained generator: the GIF's first frame
         # Where the data stream starts: the epoch in progress, minus the batches it has already used.
         skip = max(0, int(self.step) - int(self.epoch) * per_epoch)
@@ -464,7 +466,7 @@ class GANTrainer(GAN):
     def _save_the_end(self) -> Path | None:
         """The last frame, the checkpoint, the loss plot and the GIF, however training ended."""
         self.wait_for_frames()
-        if not media.frame_path(self.run_dir / "frames", int(self.step)).exists():
+        if not frames.frame_path(self.run_dir / "frames", int(self.step)).exists():
             self.save_frame()
         self.save_checkpoint()
         return self.finish_media()
@@ -513,6 +515,6 @@ def write_history(run_dir: str | os.PathLike, history: Sequence[dict]) -> None:
     writer = csv.DictWriter(buf, fieldnames=keys)
     writer.writeheader()
     writer.writerows(history)
-    media.atomic_write_bytes(Path(run_dir) / "history.csv", buf.getvalue().encode())
+    atomic_write_bytes(Path(run_dir) / "history.csv", buf.getvalue().encode())
 
 

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan import metrics
+from tfgan.evaluation import metrics
 from tfgan.exercises.probe import CheckResult, Misconception, judge, not_done
 
 

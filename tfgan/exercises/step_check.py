@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan import presets, run, toy
-from tfgan.data import Images
+from tfgan import presets, run
+from tfgan.data import Images, toy
 from tfgan.errors import TfganError
 from tfgan.exercises.probe import CheckResult
 
 STEPS = 400  # a few seconds on a 2-core CPU
 EVERY = 50  # how often the samples' distance from the data is measured
-PRESET = presets.get("toy-gan").replace(batch_size=128, sample_every=EVERY, checkpoint_every=10**6, steps=STEPS)
+PRESET = presets.get_preset("toy-gan").replace(batch_size=128, sample_every=EVERY, checkpoint_every=10**6, steps=STEPS)
 
 
 def distance_to_modes(samples: np.ndarray) -> float:
@@ -50,7 +50,7 @@ def check_train_step(make_step: Callable) -> CheckResult:
     """`make_step(trainer) -> step`, where `step(batch) -> {"d_loss": ..., "g_loss": ..., ...}` updates
     trainer.generator and trainer.discriminator (the "bring your own step" contract)."""
     name = "train_step"
-    points = toy.sample("ring8", 4096, seed=0)
+    points = toy.sample_points("ring8", 4096, seed=0)
     with tempfile.TemporaryDirectory(prefix="tfgan-check-") as tmp:
         tmp = Path(tmp)
         try:

@@ -13,13 +13,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan.errors import TfganError
+from tfgan.media.animation import encode
+from tfgan.media.images import grid
+from tfgan.runs.files import atomic_write_bytes
 
-KINDS = ("gaussian", "sphere")
+LATENT_KINDS = ("gaussian", "sphere")
 
 
-def check(kind: str) -> str:
-    if kind not in KINDS:
-        raise TfganError(f"unknown latent distribution '{kind}': choose one of {', '.join(KINDS)}")
+def check_latent_kind(kind: str) -> str:
+    if kind not in LATENT_KINDS:
+        raise TfganError(f"unknown latent distribution '{kind}': choose one of {', '.join(LATENT_KINDS)}")
     return kind
 
 
@@ -30,10 +33,10 @@ def to_sphere(z):
     return z * tf.sqrt(dim) / tf.maximum(tf.norm(z, axis=-1, keepdims=True), 1e-12)
 
 
-def sample(num: int, latent_dim: int, kind: str = "gaussian", seed: int = 0) -> np.ndarray:
+def sample_latent(num: int, latent_dim: int, kind: str = "gaussian", seed: int = 0) -> np.ndarray:
     """`num` latent vectors as a float32 numpy array (for sampling a trained generator)."""
     z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    return np.asarray(to_sphere(z)) if check(kind) == "sphere" else z
+    return np.asarray(to_sphere(z)) if check_latent_kind(kind) == "sphere" else z
 
 
 def slerp(z0, z1, t):
@@ -73,12 +76,6 @@ def render_gif(generator, path_z: np.ndarray, out, labels=None, fps: float = 12.
     `path_z` is (frames, dim), or (frames, n, dim) to animate a grid of n images at once. A conditional
     generator also takes `labels` (one per image of a frame).
     """
-    import io
-
-    import imageio.v2 as imageio
-
-    from tfgan import media
-
     path_z = np.asarray(path_z, np.float32)
     if path_z.ndim == 2:
         path_z = path_z[:, None]
@@ -86,8 +83,5 @@ def render_gif(generator, path_z: np.ndarray, out, labels=None, fps: float = 12.
     for z in path_z:
         inputs = tf.constant(z) if labels is None else [tf.constant(z), tf.constant(np.asarray(labels, np.int32))]
         images = np.asarray(generator(inputs, training=False), np.float32)
-        picture = media.grid(images, cols=cols, scale=scale)
-        pictures.append(picture[..., 0] if picture.shape[-1] == 1 else picture)
-    buf = io.BytesIO()
-    imageio.mimsave(buf, pictures, format="GIF", duration=1000.0 / fps, loop=0)
-    return media.atomic_write_bytes(out, buf.getvalue())
+        pictures.append(grid(images, cols=cols, scale=scale))
+    return atomic_write_bytes(out, encode(pictures, [1.0 / fps] * len(pictures), ".gif"))

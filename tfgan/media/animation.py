@@ -1,7 +1,8 @@
 """Re-exporting training progress: GIF, WebP or MP4, any cells, any steps, any pace, several runs side by
-side, within a size budget. `media.export_progress(...)` is `python -m tfgan gif ...`.
+side, within a size budget. `export_progress(...)` is `python -m tfgan gif ...`; `make_gif` writes the
+progress GIF at the end of training.
 
-A run's frames are grids whose layout is known from its config (`frame_layout`): rows and columns of
+A run's frames are grids whose layout is known from its config (`frames.frame_layout`): rows and columns of
 cells, 2 px of padding, scaled 2× for images under 48 px. So a 4×4 crop of the 8×8 grid for a README,
 or whole digit rows of a cGAN, are cut from the saved frames without retraining. The pace decides which
 frames: `linear` (evenly in steps) or `log` (evenly in log-steps, so that the fast early changes get as
@@ -11,49 +12,23 @@ much screen time as the slow late ones).
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from tfgan.errors import TfganError
+from tfgan.media.frames import Layout, frame_layout, list_frames, read_frames
+from tfgan.media.history import read_history
+from tfgan.media.images import grid, same_size, with_caption, with_title
+from tfgan.runs.config import read_config
+from tfgan.runs.files import atomic_write_bytes
 
-FORMATS = (".gif", ".webp", ".mp4")
-PAD = 2  # the padding media.grid puts around every cell, before scaling
-
-
-@dataclass
-class Layout:
-    rows: int
-    cols: int
-    cell: int  # cell height and width in the frame, in pixels (after the frame's scale)
-    pad: int  # padding in the frame, in pixels (after the frame's scale)
-
-
-def frame_layout(run_dir: str | os.PathLike, frames: str = "frames") -> Layout | None:
-    """How the run's frames are tiled (None for frames that are not grids: the 2-D toy plots).
-    A folder redrawn by `python -m tfgan frames` says how many samples its grids hold."""
-    config_path = Path(run_dir) / "config.json"
-    try:
-        config = json.loads(config_path.read_text())
-    except (OSError, ValueError):
-        return None
-    shape = config.get("image_shape", [])
-    if len(shape) != 3:
-        return None
-    n = int(config.get("num_samples", 64))
-    try:
-        n = int(json.loads((Path(run_dir) / frames / "frames.json").read_text())["num_samples"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # the training frames: the config's num_samples
-    cols = math.ceil(math.sqrt(n))
-    scale = 2 if shape[0] < 48 else 1  # as GANTrainer.save_frame draws them
-    return Layout(rows=math.ceil(n / cols), cols=cols, cell=shape[0] * scale, pad=PAD * scale)
+ANIMATION_FORMATS = (".gif", ".webp", ".mp4")
 
 
 def parse_cells(spec: str, total: int) -> list[int]:
@@ -74,8 +49,6 @@ def parse_cells(spec: str, total: int) -> list[int]:
 
 def crop_cells(picture: np.ndarray, layout: Layout, cells: list[int], cols: int | None = None) -> np.ndarray:
     """Cut the chosen cells out of a frame and tile them again (padding as in the frame)."""
-    from tfgan.media import grid
-
     crops = []
     for index in cells:
         r, k = divmod(index, layout.cols)
@@ -110,13 +83,11 @@ def choose_steps(steps: list[int], every: int = 1, pace: str = "linear", step_ra
 def wall_minutes(run_dir: str | os.PathLike) -> dict[int, float]:
     """Minutes of training at each logged step, from history.csv's images/s and the batch size."""
     try:
-        config = json.loads((Path(run_dir) / "config.json").read_text())
-    except (OSError, ValueError):
+        config = read_config(run_dir) or {}
+    except TfganError:
         config = {}
     per_step = config.get("batch_size", 64) * config.get("d_steps", 1)
     seconds, out = 0.0, {}
-    from tfgan.media import read_history
-
     for row in read_history(run_dir):
         rate = row.get("images/s")
         if isinstance(rate, (int, float)) and rate > 0 and math.isfinite(rate):
@@ -144,6 +115,56 @@ def caption_text(template: str, run_dir: Path, step: int, history: dict[int, dic
     except (KeyError, ValueError, IndexError) as e:
         known = ", ".join("{" + k + "}" for k in fields)
         raise TfganError(f"caption '{template}' cannot be filled at step {step} ({e}): use {known}") from None
+
+
+def make_gif(
+    frames_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    fps: float = 8.0,
+    every: int = 1,
+    scale: float = 1.0,
+    hold_last: float = 1.5,
+    caption: bool = True,
+) -> Path:
+    """Assemble the saved frames into a looping GIF (every k-th frame, the last one held)."""
+    frames = list_frames(frames_dir)
+    if not frames:
+        raise TfganError(f"no frames in {frames_dir}: train first (frames are saved while training)")
+    if every < 1 or fps <= 0 or scale <= 0:
+        raise TfganError("--every must be ≥ 1, --fps and --scale > 0")
+    chosen = frames[::every]
+    if chosen[-1] != frames[-1]:
+        chosen.append(frames[-1])  # always end on the latest samples
+    readable = read_frames([path for _, path in chosen])
+    pictures = []
+    for step, path in chosen:
+        if path not in readable:
+            continue
+        picture = readable[path]
+        if scale != 1:
+            size = (round(picture.shape[1] * scale), round(picture.shape[0] * scale))
+            picture = np.asarray(Image.fromarray(picture).resize(size, Image.NEAREST))
+        pictures.append(with_caption(picture, f"step {step}") if caption else picture)
+    if not pictures:
+        raise TfganError(f"none of the frames in {frames_dir} could be read: delete them and train again")
+    pictures = same_size(pictures)
+    durations = [1.0 / fps] * len(pictures)
+    durations[-1] = max(durations[-1], hold_last)
+    return atomic_write_bytes(out, encode(pictures, durations, ".gif"))
+
+
+def side_by_side_gif(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
+                     titles: Sequence[str] | None = None, fps: float = 8.0, hold_last: float = 1.5) -> Path:
+    """One GIF of several runs' progress frames side by side, at the steps all of them have a frame for,
+    each under its title (default: the run directory's name). Frames of other sizes are scaled to the
+    first run's height. (`export_progress` has every other option.)"""
+    titles = list(titles) if titles is not None else [Path(d).name for d in run_dirs]
+    return Path(export_progress(list(run_dirs), out, titles=titles, fps=fps, hold_last=hold_last)["path"])
+
+
+def gif_frame_count(path: str | os.PathLike) -> int:
+    with Image.open(path) as img:
+        return getattr(img, "n_frames", 1)
 
 
 # --------------------------------------------------------------------------
@@ -178,7 +199,7 @@ def encode(pictures: list[np.ndarray], durations: list[float], suffix: str) -> b
         return buf.getvalue()
     if suffix == ".mp4":
         return _encode_mp4(pictures, durations)
-    raise TfganError(f"unknown output format '{suffix}': use {', '.join(FORMATS)}")
+    raise TfganError(f"unknown output format '{suffix}': use {', '.join(ANIMATION_FORMATS)}")
 
 
 def _encode_mp4(pictures: list[np.ndarray], durations: list[float]) -> bytes:
@@ -247,14 +268,49 @@ def export_progress(
     rate, then the frame count, then the scale until the file fits. `frames` names each run's frames
     folder: a folder redrawn from checkpoints (`redraw.redraw_frames`) instead of the training frames.
     """
-    from tfgan import media
-
     out = Path(out)
     suffix = out.suffix.lower()
-    if suffix not in FORMATS:
-        raise TfganError(f"unknown output format '{out.suffix or out.name}': name the file .gif, .webp or .mp4")
     run_dirs = [Path(d) for d in ([run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else run_dirs)]
     titles = list(titles) if titles else ([d.name for d in run_dirs] if len(run_dirs) > 1 else [None])
+    step_range = _check_options(suffix, out, run_dirs, titles, cells, samples, rows, fps, every, scale,
+                                duration, hold_last, align, steps)
+    frame_folder = frames
+    frames = [_frames_of(run_dir, frame_folder) for run_dir in run_dirs]
+    minutes = [wall_minutes(d) for d in run_dirs]
+    per_run = _aligned_steps(frames, minutes, every, pace, step_range, align)
+    selections = [_cell_selection(run_dir, frame_folder, cells, samples, rows) for run_dir in run_dirs]
+    pictures = _pictures(run_dirs, frame_folder, frames, per_run, selections, titles, caption, minutes)
+
+    base_fps = len(pictures) / duration if duration else fps
+    result = _fit(pictures, base_fps, hold_last, scale, suffix, max_mb)
+    atomic_write_bytes(out, result.pop("data"))
+    return {"path": str(out), **result}
+
+
+def _pictures(run_dirs: list[Path], frame_folder: str, frames: list[dict[int, Path]], per_run: list[list[int]],
+              selections: list, titles: list, caption: str | None, minutes: list[dict[int, float]]
+              ) -> list[np.ndarray]:
+    """The animation's pictures: at each row of steps the runs' frames side by side, captioned; rows with
+    an unreadable frame are left out."""
+    histories = [{int(r["step"]): r for r in read_history(d)} for d in run_dirs]
+    readable = read_frames([frames[i][s] for row in per_run for i, s in enumerate(row)])
+    per_run = [row for row in per_run if all(frames[i][s] in readable for i, s in enumerate(row))]
+    if not per_run:
+        raise TfganError(f"none of the frames in {run_dirs[0] / frame_folder} could be read: delete them and train again")
+    pictures = []
+    for row in per_run:
+        picture = _side_by_side([(readable[frames[i][s]], selections[i], titles[i]) for i, s in enumerate(row)])
+        if caption:
+            picture = with_caption(picture, caption_text(caption, run_dirs[0], row[0], histories[0], minutes[0]))
+        pictures.append(picture)
+    return same_size(pictures)
+
+
+def _check_options(suffix, out, run_dirs, titles, cells, samples, rows, fps, every, scale, duration, hold_last,
+                   align, steps) -> tuple | None:
+    """Every option checked before a frame is read; returns the step range of `steps` ('A:B')."""
+    if suffix not in ANIMATION_FORMATS:
+        raise TfganError(f"unknown output format '{out.suffix or out.name}': name the file .gif, .webp or .mp4")
     if len(titles) != len(run_dirs):
         raise TfganError(f"{len(run_dirs)} runs but {len(titles)} titles: give one title per run")
     if sum(x is not None for x in (cells, samples, rows)) > 1:
@@ -263,89 +319,78 @@ def export_progress(
         raise TfganError("--fps, --scale and --duration must be > 0, --every ≥ 1, --hold-last ≥ 0")
     if align not in ("step", "time"):
         raise TfganError(f"unknown --align '{align}': choose step or time")
-    step_range = None
-    if steps:
-        lo, sep, hi = steps.partition(":")
-        try:
-            step_range = (int(lo) if lo else None, int(hi) if hi else None)
-        except ValueError:
-            raise TfganError(f"--steps '{steps}': use A:B, A: or :B with whole numbers") from None
-        if not sep:
-            raise TfganError(f"--steps '{steps}': use A:B, A: or :B")
+    return parse_step_range(steps) if steps else None
 
-    frame_folder, frames = frames, []
-    for run_dir in run_dirs:
-        found = dict(media.list_frames(run_dir / frame_folder))
-        if not found:
-            hint = ("train first (frames are saved while training)" if frame_folder == "frames" else
-                    "draw them first: python -m tfgan frames RUN_DIR")
-            raise TfganError(f"no frames in {run_dir / frame_folder}: {hint}")
-        frames.append(found)
-    minutes = [wall_minutes(d) for d in run_dirs]
+
+def parse_step_range(steps: str) -> tuple[int | None, int | None]:
+    """'A:B', 'A:' or ':B' -> (A or None, B or None)."""
+    lo, sep, hi = steps.partition(":")
+    try:
+        step_range = (int(lo) if lo else None, int(hi) if hi else None)
+    except ValueError:
+        raise TfganError(f"--steps '{steps}': use A:B, A: or :B with whole numbers") from None
+    if not sep:
+        raise TfganError(f"--steps '{steps}': use A:B, A: or :B")
+    return step_range
+
+
+def _frames_of(run_dir: Path, frame_folder: str) -> dict[int, Path]:
+    """The run's frames by step; none is an error that says how to make them."""
+    found = dict(list_frames(run_dir / frame_folder))
+    if not found:
+        hint = ("train first (frames are saved while training)" if frame_folder == "frames" else
+                "draw them first: python -m tfgan frames RUN_DIR")
+        raise TfganError(f"no frames in {run_dir / frame_folder}: {hint}")
+    return found
+
+
+def _aligned_steps(frames: list[dict[int, Path]], minutes: list[dict[int, float]], every: int, pace: str,
+                   step_range: tuple | None, align: str) -> list[list[int]]:
+    """For each animation frame, the step of every run to show: the same step ('step'), or the first run's
+    step beside the other runs' frames nearest in wall time ('time')."""
     if align == "step":
         common = sorted(set.intersection(*(set(f) for f in frames)))
         if not common:
             raise TfganError("the runs have no frame at a common step: train them with the same --sample-every, "
                              "or use --align time")
-        chosen = choose_steps(common, every, pace, step_range)
-        per_run = [[s for _ in run_dirs] for s in chosen]
-    else:
-        chosen = choose_steps(sorted(frames[0]), every, pace, step_range)
-        per_run = []
-        for s in chosen:
-            t = minutes[0].get(s, 0.0)
-            row = [s]
-            for f, m in zip(frames[1:], minutes[1:], strict=True):
-                row.append(min(f, key=lambda x, m=m: abs(m.get(x, 0.0) - t)))
-            per_run.append(row)
+        return [[s] * len(frames) for s in choose_steps(common, every, pace, step_range)]
+    per_run = []
+    for s in choose_steps(sorted(frames[0]), every, pace, step_range):
+        t = minutes[0].get(s, 0.0)
+        row = [s]
+        for f, m in zip(frames[1:], minutes[1:], strict=True):
+            row.append(min(f, key=lambda x, m=m: abs(m.get(x, 0.0) - t)))
+        per_run.append(row)
+    return per_run
 
-    selections = []
-    for run_dir in run_dirs:
-        layout = frame_layout(run_dir, frame_folder)
-        if cells is None and samples is None and rows is None:
-            selections.append((None, None))
-            continue
-        if layout is None:
-            raise TfganError(f"{run_dir}'s frames are not grids of samples: --cells, --samples and --rows need one")
-        total = layout.rows * layout.cols
-        if samples is not None:
-            if not 1 <= samples <= total:
-                raise TfganError(f"--samples must be from 1 to {total} (the cells of a frame), got {samples}")
-            chosen_cells, cols = list(range(samples)), None
-        elif rows is not None:
-            wanted = parse_cells(rows, layout.rows)
-            chosen_cells, cols = [r * layout.cols + k for r in wanted for k in range(layout.cols)], layout.cols
-        else:
-            chosen_cells, cols = parse_cells(cells, total), None
-        selections.append((layout, (chosen_cells, cols)))
 
-    histories = [{int(r["step"]): r for r in media.read_history(d)} for d in run_dirs]
-    readable = media.read_frames([frames[i][s] for row in per_run for i, s in enumerate(row)])
-    per_run = [row for row in per_run if all(frames[i][s] in readable for i, s in enumerate(row))]
-    if not per_run:
-        raise TfganError(f"none of the frames in {run_dirs[0] / frame_folder} could be read: delete them and train again")
-    pictures = []
-    for row in per_run:
-        panels = []
-        for i, (run_dir, s) in enumerate(zip(run_dirs, row, strict=True)):
-            picture = readable[frames[i][s]]
-            layout, chosen_cells = selections[i]
-            if layout is not None:
-                picture = crop_cells(picture, layout, *chosen_cells)
-            panels.append((picture, titles[i]))
-        height = panels[0][0].shape[0]
-        strip = [media._titled(p, t, height) if t is not None else p for p, t in panels]
-        gap = np.full((strip[0].shape[0], 6, 3), 255, np.uint8)
-        picture = np.concatenate([p for panel in strip for p in (panel, gap)][:-1], axis=1)
-        if caption:
-            picture = media._caption(picture, caption_text(caption, run_dirs[0], row[0], histories[0], minutes[0]))
-        pictures.append(picture)
-    pictures = media.same_size(pictures)
+def _cell_selection(run_dir: Path, frame_folder: str, cells: str | None, samples: int | None, rows: str | None
+                    ) -> tuple[Layout, list[int], int | None] | None:
+    """Which cells of the run's frames to keep, as (layout, cells, columns); None: the whole frame."""
+    if cells is None and samples is None and rows is None:
+        return None
+    layout = frame_layout(run_dir, frame_folder)
+    if layout is None:
+        raise TfganError(f"{run_dir}'s frames are not grids of samples: --cells, --samples and --rows need one")
+    total = layout.rows * layout.cols
+    if samples is not None:
+        if not 1 <= samples <= total:
+            raise TfganError(f"--samples must be from 1 to {total} (the cells of a frame), got {samples}")
+        return layout, list(range(samples)), None
+    if rows is not None:
+        wanted = parse_cells(rows, layout.rows)
+        return layout, [r * layout.cols + k for r in wanted for k in range(layout.cols)], layout.cols
+    return layout, parse_cells(cells, total), None
 
-    base_fps = len(pictures) / duration if duration else fps
-    result = _fit(pictures, base_fps, hold_last, scale, suffix, max_mb)
-    media.atomic_write_bytes(out, result.pop("data"))
-    return {"path": str(out), **result}
+
+def _side_by_side(panels: list[tuple[np.ndarray, tuple | None, str | None]]) -> np.ndarray:
+    """One picture of the runs' frames (each cropped to its selection, under its title), 6 px apart."""
+    cropped = [(crop_cells(picture, *selection) if selection else picture, title)
+               for picture, selection, title in panels]
+    height = cropped[0][0].shape[0]
+    strip = [with_title(p, t, height) if t is not None else p for p, t in cropped]
+    gap = np.full((strip[0].shape[0], 6, 3), 255, np.uint8)
+    return np.concatenate([p for panel in strip for p in (panel, gap)][:-1], axis=1)
 
 
 def _fit(pictures: list[np.ndarray], fps: float, hold_last: float, scale: float, suffix: str,

@@ -3,8 +3,8 @@
 One checkpoint holds everything that resuming needs: both networks, both optimizers (their moment
 estimates and iteration counts), the step and epoch counters, the fixed sample noise behind the
 progress frames and the state of the noise generator. The run's `config.json` records the model
-shapes, so a checkpoint from another architecture is refused with a message instead of being
-half-restored.
+shapes (`tfgan.runs.config`), so a checkpoint from another architecture is refused with a message instead
+of being half-restored.
 
 A run killed mid-save never loses its last checkpoint: TensorFlow writes the files under a temporary
 name and only then updates the `checkpoint` state file (atomically), and a checkpoint whose files are
@@ -13,7 +13,6 @@ damaged anyway (a full disk, a bad copy) is skipped with a notice for the one be
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfgan.errors import TfganError
-from tfgan.media import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
@@ -34,31 +32,6 @@ class CheckpointMismatch(TfganError):
 
 class CheckpointDamaged(TfganError):
     """Every checkpoint of the run directory is unreadable."""
-
-
-CONFIG_VERSION = 1  # raised when config.json changes in a way older tfgan cannot read
-
-
-def read_config(run_dir: str | Path) -> dict | None:
-    """The run's config.json; None when there is none. Garbage, or a config written by a newer tfgan,
-    is a one-line error (the run's checkpoints stay as they are)."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        return None
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise TfganError(f"{path} is unreadable ({str(e)[:80]}); delete it or pass --fresh") from e
-    if not isinstance(config, dict) or not isinstance(config.get("config_version", 1), int):
-        raise TfganError(f"{path} is not a tfgan run config; delete it or pass --fresh")
-    if config.get("config_version", 1) > CONFIG_VERSION:
-        raise TfganError(f"{path} was written by a newer tfgan (config version {config['config_version']}, this one "
-                         f"reads up to {CONFIG_VERSION}): upgrade tfgan (pip install -U tfgan) to use this run")
-    return config
-
-
-def write_config(run_dir: str | Path, config: dict) -> None:
-    atomic_write_bytes(Path(run_dir) / "config.json", json.dumps(config, indent=2).encode())
 
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
@@ -111,18 +84,9 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: str | Path, parti
     """
     damaged = []
     for path in checkpoint_paths(directory):
-        try:
-            status = checkpoint.restore(path)
-            if partial:
-                status.expect_partial()
-            status.assert_existing_objects_matched()
-        except (ValueError, AssertionError) as e:
-            raise CheckpointMismatch(
-                f"checkpoint {path} does not fit these models ({_first_line(e)}): "
-                "pass another --run-dir, or --fresh to discard it"
-            ) from e
-        except Exception as e:  # noqa: BLE001 - damage shows as IndexError, DataLossError, NotFoundError...
-            damaged.append(f"{Path(path).name} ({_first_line(e, 100)})")
+        damage = restore_one(checkpoint, path, partial)
+        if damage is not None:
+            damaged.append(damage)
             continue
         if damaged:
             print(f"notice: skipped damaged checkpoint(s) {', '.join(damaged)}; resuming from {Path(path).name}")
@@ -131,6 +95,25 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: str | Path, parti
         raise CheckpointDamaged(
             f"every checkpoint in {directory} is damaged: {', '.join(damaged)}; pass --fresh to start over"
         )
+    return None
+
+
+def restore_one(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -> str | None:
+    """Restore the checkpoint at `path`; None when it worked, else a short description of the damage
+    (truncated, missing, failing their checksums). Variables that do not fit (other shapes, other
+    layers) raise CheckpointMismatch. `partial=True` restores only the objects `checkpoint` holds."""
+    try:
+        status = checkpoint.restore(path)
+        if partial:
+            status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (ValueError, AssertionError) as e:
+        raise CheckpointMismatch(
+            f"checkpoint {path} does not fit these models ({_first_line(e)}): "
+            "pass another --run-dir, or --fresh to discard it"
+        ) from e
+    except Exception as e:  # noqa: BLE001 - damage shows as IndexError, DataLossError, NotFoundError...
+        return f"{Path(path).name} ({_first_line(e, 100)})"
     return None
 
 
@@ -178,13 +161,10 @@ class RunCheckpoint:
             shutil.rmtree(leftover, ignore_errors=True)
         if path is None:
             return restore_newest(self.checkpoint, self.directory)
-        try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        except (ValueError, AssertionError, tf.errors.OpError) as e:
-            raise CheckpointMismatch(
-                f"checkpoint {path} does not fit these models ({_first_line(e)}): "
-                "pass another --run-dir, or --fresh to discard it"
-            ) from e
+        damage = restore_one(self.checkpoint, path)
+        if damage is not None:  # a path asked for by name has no older one to fall back to
+            raise CheckpointMismatch(f"checkpoint {damage} cannot be restored into these models: "
+                                     "pass another --run-dir, or --fresh to discard it")
         return path
 
     def save(self, step: int) -> str:

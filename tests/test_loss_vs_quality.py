@@ -2,8 +2,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tfgan import tracking
 from tfgan.errors import TfganError
+from tfgan.evaluation import loss_vs_quality
 
 matplotlib.use("Agg")
 
@@ -17,16 +17,16 @@ def _history(losses, fds, every):
 
 def test_loss_at_evals_averages_the_window_before_each_evaluation():
     history = _history(np.arange(1.0, 13.0), [5.0, 4.0, 3.0], every=4)  # evals at steps 4, 8, 12
-    steps, loss, metric = tracking.loss_at_evals(history, "wasserstein", window=2)
+    steps, loss, metric = loss_vs_quality.loss_at_evals(history, "wasserstein", window=2)
     assert steps.tolist() == [4, 8, 12]
     assert loss.tolist() == [3.5, 7.5, 11.5]  # mean of the two logged values up to each evaluation
     assert metric.tolist() == [5.0, 4.0, 3.0]
 
 
 def test_rank_correlation_follows_the_order_not_the_scale():
-    assert tracking.rank_correlation([1, 2, 3, 4], [10, 20, 300, 4000]) == pytest.approx(1.0)
-    assert tracking.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    assert np.isnan(tracking.rank_correlation([1, 2], [2, 1]))
+    assert loss_vs_quality.rank_correlation([1, 2, 3, 4], [10, 20, 300, 4000]) == pytest.approx(1.0)
+    assert loss_vs_quality.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(loss_vs_quality.rank_correlation([1, 2], [2, 1]))
 
 
 def test_the_figure_is_drawn_from_the_logged_values():
@@ -36,7 +36,7 @@ def test_the_figure_is_drawn_from_the_logged_values():
     wgan = _history(falling, fds, every=40)
     dcgan = [{"step": r["step"], "d_loss": v} | ({"eval/fd": r["eval/fd"]} if "eval/fd" in r else {})
              for r, v in zip(wgan, rng.normal(1.2, 0.1, 400))]  # a D loss that only wanders
-    fig, rho = tracking.plot_loss_against_metric({"WGAN-GP": (wgan, "wasserstein"), "DCGAN": (dcgan, "d_loss")},
+    fig, rho = loss_vs_quality.plot_loss_against_metric({"WGAN-GP": (wgan, "wasserstein"), "DCGAN": (dcgan, "d_loss")},
                                                  window=20)
     assert rho["WGAN-GP"] > 0.9 and abs(rho["DCGAN"]) < 0.9
     left = fig.axes[0]
@@ -50,6 +50,6 @@ def test_the_figure_is_drawn_from_the_logged_values():
 
 def test_missing_evaluations_name_the_fix():
     with pytest.raises(TfganError, match="--eval-every"):
-        tracking.loss_at_evals([{"step": 1, "wasserstein": 1.0}], "wasserstein")
+        loss_vs_quality.loss_at_evals([{"step": 1, "wasserstein": 1.0}], "wasserstein")
     with pytest.raises(TfganError, match="no 'd_loss'"):
-        tracking.loss_at_evals([{"step": 1, "wasserstein": 1.0, "eval/fd": 3.0}], "d_loss")
+        loss_vs_quality.loss_at_evals([{"step": 1, "wasserstein": 1.0, "eval/fd": 3.0}], "d_loss")

@@ -33,10 +33,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan.errors import TfganError
+from tfgan.evaluation import evaluate
+from tfgan.runs.config import uses_ema
+from tfgan.runs.files import UMASK, atomic_write_bytes
+from tfgan.samples import is_toy, unit_to_255
+from tfgan.trained import METADATA_KEY, load_generator, sample_images
 
-FORMATS = ("keras", "savedmodel", "tflite")
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
 DEFAULT_NAMES = {"keras": "generator.keras", "savedmodel": "saved_model", "tflite": "generator.tflite"}
-METADATA_KEY = "tfgan"
 
 
 def standalone_generator(generator: keras.Model, info: dict) -> keras.Model:
@@ -67,7 +71,7 @@ def generator_info(config: dict, step: int, best: bool) -> dict:
         "seed": int(config.get("seed", 0)),
         "step": int(step),
         "checkpoint": "best" if best else "latest",
-        "weights": "ema" if config.get("ema", 0) > 0 else "generator",
+        "weights": "ema" if uses_ema(config) else "generator",
     }
 
 
@@ -101,8 +105,6 @@ def _replace_folder(tmp: Path, path: Path) -> None:
 
 def write_keras(model: keras.Model, info: dict, out: Path) -> Path:
     """`model.save`, with `info` added to the archive's metadata.json (Keras itself ignores it)."""
-    from tfgan.media import atomic_write_bytes
-
     out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the model is saved
     with tempfile.TemporaryDirectory() as folder:
         saved = Path(folder) / "generator.keras"  # Keras insists on the extension
@@ -117,46 +119,18 @@ def write_keras(model: keras.Model, info: dict, out: Path) -> Path:
     return atomic_write_bytes(out, buf.getvalue())
 
 
-def read_info(path: str | os.PathLike) -> dict:
-    """The tfgan metadata of an exported `.keras` file; a clear error for any other file."""
-    path = Path(path)
-    if not path.is_file():
-        raise TfganError(f"{path} not found: pass a run directory or a .keras file from `python -m tfgan export`")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            metadata = json.loads(archive.read("metadata.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise TfganError(f"{path} is not a Keras model file ({e}): export one with `python -m tfgan export RUN_DIR`"
-                         ) from e
-    info = metadata.get(METADATA_KEY)
-    if not isinstance(info, dict) or "latent_dim" not in info:
-        raise TfganError(f"{path} is a Keras model but not a tfgan generator (no '{METADATA_KEY}' metadata): "
-                         "export one with `python -m tfgan export RUN_DIR`")
-    return info
-
-
-def load_exported(path: str | os.PathLike) -> tuple[keras.Model, dict, int]:
-    """(generator, config, step) from an exported `.keras` file, like `run.load_generator` for a run."""
-    info = read_info(path)
-    try:
-        generator = keras.saving.load_model(path)  # safe_mode stays on: the file needs no custom code
-    except Exception as e:  # Keras raises many kinds for a damaged file
-        raise TfganError(f"{path} could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from e
-    return generator, dict(info), int(info.get("step", 0))
-
-
 def serving_function(model: keras.Model, info: dict):
     """noise (and labels) -> {"images": uint8 0..255}, the function that SavedModel and TFLite carry
     ({"points": float32} for a generator of 2-D toy points)."""
     noise_spec = tf.TensorSpec([None, info["latent_dim"]], tf.float32, name="noise")
-    if len(info["image_shape"]) == 1:
+    if is_toy(info["image_shape"]):
         @tf.function(input_signature=[noise_spec])
         def serve_points(noise):
             return {"points": tf.cast(model(noise, training=False), tf.float32)}
         return serve_points
 
     def to_uint8(images):
-        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+        return tf.cast(tf.clip_by_value(tf.round(unit_to_255(images)), 0.0, 255.0), tf.uint8)
 
     if info["num_classes"]:
         @tf.function(input_signature=[noise_spec, tf.TensorSpec([None], tf.int32, name="label")])
@@ -180,9 +154,7 @@ def write_savedmodel(model: keras.Model, info: dict, out: Path) -> Path:
         archive.write_out(str(tmp), verbose=False)
         (tmp / "assets.extra").mkdir(exist_ok=True)
         (tmp / "assets.extra" / "tfgan.json").write_text(json.dumps(info, indent=2))
-        from tfgan.media import _UMASK
-
-        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a 0700 folder; give the usual permissions
+        os.chmod(tmp, 0o777 & ~UMASK)  # mkdtemp makes a 0700 folder; give the usual permissions
         _replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -206,8 +178,6 @@ def tflite_bytes(model: keras.Model, info: dict) -> bytes:
 
 
 def write_tflite(model: keras.Model, info: dict, out: Path) -> Path:
-    from tfgan.media import atomic_write_bytes
-
     return atomic_write_bytes(out, tflite_bytes(model, info))
 
 
@@ -219,7 +189,7 @@ def write_tflite(model: keras.Model, info: dict, out: Path) -> Path:
 def grid_one_liner(filename: str, info: dict) -> str:
     """One line of Python that loads the .keras file (plain Keras) and saves a 4×4 grid as grid.png
     (prints a few points for a generator of 2-D toy points)."""
-    if len(info["image_shape"]) == 1:
+    if is_toy(info["image_shape"]):
         return (f"import keras, numpy as np; g = keras.saving.load_model('{filename}'); "
                 f"print(np.asarray(g(np.random.normal(size=(5, {info['latent_dim']})).astype('float32'))))")
     h, w, c = info["image_shape"]
@@ -265,7 +235,7 @@ def card_readme(card: dict, metrics_text: str | None) -> str:
         "",
         f"Trained for {card['step']:,} steps (seed {card['seed']}) on {source}.",
         (f"Input: {inputs}, noise drawn from a standard normal. Output: 2-D points (float32)."
-         if len(info["image_shape"]) == 1 else
+         if is_toy(info["image_shape"]) else
          f"Input: {inputs}, noise drawn from a standard normal. Output: {shape} images in [-1, 1] "
          "(`.keras`) or uint8 0..255 (SavedModel and TFLite, signature `serving_default`)."),
         "",
@@ -304,14 +274,11 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
 
     `num` samples are scored for the card (0: no metrics).
     """
-    from tfgan import evaluate, run
-    from tfgan.media import atomic_write_bytes
-
-    if fmt not in FORMATS:
-        raise TfganError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise TfganError(f"unknown export format '{fmt}': choose one of {', '.join(EXPORT_FORMATS)}")
     if Path(run_dir).is_file():
         raise TfganError(f"{run_dir} is a file: export takes the run directory it came from")
-    generator, config, step = run.load_generator(run_dir, best=best)
+    generator, config, step = load_generator(run_dir, best=best)
     out = Path(out) if out else Path(run_dir) / "export" / DEFAULT_NAMES[fmt]
     if fmt == "keras" and out.suffix != ".keras":
         raise TfganError(f"a keras export is a .keras file, got '{out.name}': e.g. --out {out.with_suffix('.keras')}")
@@ -325,7 +292,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
     if num:
         real = evaluate.real_images(config)
         data = {"dataset": config["dataset"], "source": real.source, "images": len(real.images)}
-        fake = evaluate.sample(model, num, info["latent_dim"], seed)  # what a user of the file would draw
+        fake = sample_images(model, num, info["latent_dim"], seed)  # what a user of the file would draw
         metrics = evaluate.evaluate_images(fake, real.images, seed, evaluate.metric_kind(real), inception=False)
         metrics = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metrics.items()}
         metrics_text = evaluate.format_metrics(metrics)

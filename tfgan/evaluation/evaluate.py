@@ -1,14 +1,15 @@
-"""Scoring a run: samples from a checkpoint measured with `tfgan.metrics`, during or after training.
+"""Scoring a run: samples from a checkpoint measured with `tfgan.evaluation.metrics`, during or after
+training.
 
 - `evaluate_run(run_dir)` is `python -m tfgan eval RUN_DIR`. What it measures depends on the data
   (`metric_kind`), and every number stands beside its real-vs-real floor:
-  - `mnist` (28×28 grayscale): the shipped digit classifier (`tfgan.metrics`): Fréchet distance, KID,
+  - `mnist` (28×28 grayscale): the shipped digit classifier (`tfgan.evaluation.metrics`): Fréchet distance, KID,
     class coverage, confident share;
-  - `faces` (the procedural faces): the shipped face-attribute classifier (`tfgan.face_metrics`): FD,
+  - `faces` (the procedural faces): the shipped face-attribute classifier (`tfgan.evaluation.face_metrics`): FD,
     KID, confident hair colour + style, coverage of the 80 hair-colour × style combinations, their KL;
   - `colour` (any other data): FD and KID on the face classifier's features (labelled as such), pixel
     statistics, and Inception KID when its ImageNet weights are present;
-  - `toy` (the 2-D datasets of `tfgan.toy`): modes covered, the high-quality share, KL from uniform.
+  - `toy` (the 2-D datasets of `tfgan.data.toy`): modes covered, the high-quality share, KL from uniform.
 - `EvalCallback` scores the generator every K steps while training, adds the figures to the history
   and TensorBoard, and keeps the best checkpoint by a chosen metric besides the latest ones: long DCGAN
   runs can get worse late, and then the best one is what you want to sample from.
@@ -25,30 +26,19 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan import data as data_lib
-from tfgan import face_metrics, latent, metrics, models
+from tfgan.data import toy
 from tfgan.errors import TfganError
+from tfgan.evaluation import face_metrics, metrics, toy_metrics
+from tfgan.evaluation import neighbours as neighbours_lib
+from tfgan.runs.files import atomic_write_bytes
+from tfgan.samples import is_toy
+from tfgan.trained import load_generator, sample_images
 
 # For each metric, whether larger is better.
 HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "combos_covered": True, "fd": False,
                     "kid_mean": False, "kl_uniform": False, "kl_real": False,
                     "modes_covered": True, "high_quality": True, "kl_modes": False}
-KINDS = ("mnist", "faces", "colour", "toy")
-
-
-def sample(generator, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
-           labels=None, latent_kind: str = "gaussian") -> np.ndarray:
-    """`num` images in [-1, 1]. A conditional generator draws `labels` (an int or one per image;
-    default: every class in turn)."""
-    noise = latent.sample(num, latent_dim, latent_kind, seed)
-    if not models.is_conditional(generator):
-        return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
-                               for i in range(0, num, batch_size)])
-    if labels is None:
-        labels = np.arange(num) % models.num_classes(generator)
-    labels = tf.constant(np.broadcast_to(np.asarray(labels, np.int32), (num,)))
-    return np.concatenate([np.asarray(generator([tf.constant(noise[i:i + batch_size]), labels[i:i + batch_size]],
-                                                training=False), np.float32)
-                           for i in range(0, num, batch_size)])
+METRIC_KINDS = ("mnist", "faces", "colour", "toy")
 
 
 def real_images(config: dict, image_size: int | None = None) -> data_lib.Images:
@@ -66,7 +56,7 @@ def metric_kind(images: data_lib.Images | np.ndarray) -> str:
     """Which metrics fit this data: 'mnist' (28×28 grey), 'faces' (the procedural faces), 'toy' (2-D
     points) or 'colour'."""
     array = images.images if isinstance(images, data_lib.Images) else np.asarray(images)
-    if array.ndim == 2:
+    if is_toy(array.shape[1:]):
         return "toy"
     if is_mnist_like(array.shape[1:]):
         return "mnist"
@@ -92,10 +82,8 @@ def evaluate_images(fake: np.ndarray, real: np.ndarray, seed: int = 0, kind: str
     if kind == "colour":
         return face_metrics.evaluate_colour(fake, real, seed=seed, inception=inception)
     if kind == "toy":
-        from tfgan import toy
-
-        return toy.mode_metrics(fake, toy.identify(real))
-    raise TfganError(f"unknown metric kind '{kind}': choose one of {', '.join(KINDS)}")
+        return toy_metrics.mode_metrics(fake, toy.identify(real))
+    raise TfganError(f"unknown metric kind '{kind}': choose one of {', '.join(METRIC_KINDS)}")
 
 
 def format_metrics(result: dict) -> str:
@@ -105,22 +93,18 @@ def format_metrics(result: dict) -> str:
     if kind == "colour":
         return face_metrics.format_colour(result)
     if kind == "toy":
-        from tfgan import toy
-
-        return toy.format_metrics(result)
+        return toy_metrics.format_mode_metrics(result)
     return metrics.format_report(result)
 
 
 def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, best: bool = False,
                  neighbours: int = 0) -> dict:
     """Sample `num` images from the run's latest (or best) checkpoint (or an exported `.keras` file) and
-    score them. `neighbours` = K > 0 adds the memorisation check (`tfgan.neighbours`) under
+    score them. `neighbours` = K > 0 adds the memorisation check (`tfgan.evaluation.neighbours`) under
     result["neighbours"] and saves samples beside their K nearest training images, whose path is
     result["neighbours_picture"]."""
-    from tfgan import run
-
-    generator, config, step = run.load_generator(run_dir, best=best)
-    fake = sample(generator, num, config["latent_dim"], seed, latent_kind=config.get("latent", "gaussian"))
+    generator, config, step = load_generator(run_dir, best=best)
+    fake = sample_images(generator, num, config["latent_dim"], seed, latent_kind=config.get("latent", "gaussian"))
     real = real_images(config)
     kind = metric_kind(real)
     result = evaluate_images(fake, real.images, seed, kind)
@@ -128,10 +112,8 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
     if neighbours and kind == "toy":
         raise TfganError("--neighbours compares images; for 2-D toy data the mode counts above say it all")
     if neighbours:
-        from tfgan import neighbours as neighbours_lib
-
         train_features = neighbours_lib.features(real.images, kind)  # once, for the rates and the picture
-        result["neighbours"] = neighbours_lib.check(fake[:1000], real.images, kind, seed, train_features)
+        result["neighbours"] = neighbours_lib.find_copies(fake[:1000], real.images, kind, seed, train_features)
         path = Path(run_dir)
         out = path.with_name(f"{path.stem}_neighbours.png") if path.is_file() else path / "neighbours.png"
         result["neighbours_picture"] = str(neighbours_lib.save_picture(fake, real.images, kind, out, k=neighbours,
@@ -198,7 +180,7 @@ class EvalCallback:
             checkpoint = tf.train.Checkpoint(generator=trainer.ema_generator or trainer.generator)
             self._best_manager = tf.train.CheckpointManager(checkpoint, str(trainer.run_dir / "best"), 1)
             self._writer = tf.summary.create_file_writer(str(trainer.run_dir / "logs"))
-        fake = sample(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed,
+        fake = sample_images(trainer.ema_generator or trainer.generator, self.num, trainer.latent_dim, self.seed,
                       latent_kind=trainer.preset.latent)
         result = evaluate_images(fake, self.real, self.seed, self.kind, inception=False)
         scalars = {k: float(v) for k, v in result.items()
@@ -215,7 +197,5 @@ class EvalCallback:
         if better:
             self.best_value = value
             self._best_manager.save(checkpoint_number=step)
-            from tfgan.media import atomic_write_bytes
-
             atomic_write_bytes(trainer.run_dir / "best" / "best.json",
                                json.dumps({"step": step, self.metric: value, **scalars}, indent=2).encode())

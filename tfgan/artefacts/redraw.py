@@ -15,12 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
-from tfgan import checkpoint as ckpt_lib
-from tfgan import media
+from tfgan.data import toy
 from tfgan.errors import TfganError
-
-INFO_FILE = "frames.json"  # in a redrawn frames folder: how many samples each frame holds, and the seed
+from tfgan.media.frames import FRAMES_INFO, frame_path, frame_scale, list_frames
+from tfgan.media.images import png_bytes, save_grid
+from tfgan.media.toy_frames import draw_points, field_grid
+from tfgan.runs import checkpoint as ckpt_lib
+from tfgan.runs.config import generator_key
+from tfgan.runs.files import atomic_write_bytes
+from tfgan.samples import is_toy
+from tfgan.trained import models_of_run, sample_images
 
 
 def default_folder(num: int, seed: int) -> str:
@@ -33,14 +39,10 @@ def redraw_frames(run_dir: str | os.PathLike, num: int = 64, seed: int = 0, out:
     RUN_DIR/frames-seed{seed}-n{num}), one grid per checkpoint, named by step like the training frames,
     and one of step 0: the untrained models, rebuilt from the run's seed.
     Returns {"folder", "steps", "skipped"}."""
-    from tqdm.auto import tqdm
-
-    from tfgan import evaluate, run
-
     run_dir = Path(run_dir)
     if num < 1:
         raise TfganError(f"--num must be at least 1, got {num}")
-    generator, discriminator, config = run.models_of_run(run_dir)
+    generator, discriminator, config = models_of_run(run_dir)
     found = ckpt_lib.kept_checkpoints(run_dir)
     if not found:
         raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
@@ -48,46 +50,35 @@ def redraw_frames(run_dir: str | os.PathLike, num: int = 64, seed: int = 0, out:
     if folder.resolve() == (run_dir / "frames").resolve():
         raise TfganError("the training frames stay as they are: choose another --out folder")
     folder.mkdir(parents=True, exist_ok=True)
-    for old_step, path in media.list_frames(folder):  # a folder redrawn before: no frames from other noise
+    for old_step, path in list_frames(folder):  # a folder redrawn before: no frames from other noise
         path.unlink(missing_ok=True)
     # Samples come from the weight average when the run kept one, as in `sample`; 2-D toy runs also
     # need D, whose output is the coloured field behind the points.
-    name = "ema_generator" if config.get("ema", 0) > 0 else "generator"
-    checkpoint = tf.train.Checkpoint(**{name: generator}, discriminator=discriminator)
-    points = len(config["image_shape"]) == 1
+    checkpoint = tf.train.Checkpoint(**{generator_key(config): generator}, discriminator=discriminator)
+    points = is_toy(config["image_shape"])
     toy_name = real = None
     if points:
-        from tfgan import toy
-
-        toy_name = toy.check(config.get("dataset", "ring8"))
-        real = toy.sample(toy_name, 1500, config.get("seed", 0))
+        toy_name = toy.check_toy_name(config.get("dataset", "ring8"))
+        real = toy.sample_points(toy_name, 1500, config.get("seed", 0))
     drawn, skipped = [], []
     # Step 0 needs no checkpoint: the models are rebuilt from the run's seed, as training built them.
     for step, path in tqdm(([] if found[0][0] == 0 else [(0, None)]) + found, unit="checkpoint", disable=not progress, desc="redrawing"):
-        try:
-            if path is not None:
-                checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-        except (ValueError, AssertionError) as e:
-            raise ckpt_lib.CheckpointMismatch(f"checkpoint {path} does not fit the run's config.json: "
-                                              f"{str(e).splitlines()[0][:120]}") from e
-        except Exception as e:  # noqa: BLE001 - a damaged checkpoint: IndexError, DataLossError, ...
-            skipped.append(f"{Path(path).name} ({str(e).splitlines()[0][:60] if str(e) else type(e).__name__})")
+        damage = None if path is None else ckpt_lib.restore_one(checkpoint, path, partial=True)
+        if damage is not None:
+            skipped.append(damage)
             continue
-        samples = evaluate.sample(generator, num, config["latent_dim"], seed, batch_size=256,
-                                  latent_kind=config.get("latent", "gaussian"))
-        target = media.frame_path(folder, step)
+        samples = sample_images(generator, num, config["latent_dim"], seed, batch_size=256,
+                                latent_kind=config.get("latent", "gaussian"))
+        target = frame_path(folder, step)
         if points:
-            from tfgan import toy
-
-            field = np.asarray(discriminator(toy.field_grid(toy_name), training=False), np.float32)
-            media.atomic_write_bytes(target, media.png_bytes(toy.render(samples, toy_name, real, field,
-                                                                        f"step {step}")))
+            field = np.asarray(discriminator(field_grid(toy_name), training=False), np.float32)
+            atomic_write_bytes(target, png_bytes(draw_points(samples, toy_name, real, field, f"step {step}")))
         else:
-            media.save_grid(samples, target, scale=2 if samples.shape[1] < 48 else 1)
+            save_grid(samples, target, scale=frame_scale(samples.shape[1]))
         drawn.append(step)
     if skipped:
         print(f"notice: skipped {len(skipped)} damaged checkpoint(s): {', '.join(skipped[:3])}")
     if not drawn:
         raise TfganError(f"every checkpoint of {run_dir} is damaged: nothing to draw")
-    media.atomic_write_bytes(folder / INFO_FILE, json.dumps({"num_samples": num, "seed": seed}).encode())
+    atomic_write_bytes(folder / FRAMES_INFO, json.dumps({"num_samples": num, "seed": seed}).encode())
     return {"folder": str(folder), "steps": drawn, "skipped": len(skipped)}

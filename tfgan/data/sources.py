@@ -1,8 +1,8 @@
-"""Datasets as uint8 image arrays, and the tf.data pipeline that feeds the train step.
+"""Datasets as uint8 image arrays (or 2-D points): MNIST, Fashion-MNIST, .npz files, folders, faces, toys.
 
 `load(name)` returns images (N, H, W, C) uint8 plus labels (or None). Every source has an offline
 path: MNIST falls back to 5,000 real digits shipped in the package, the anime faces to a procedural
-cartoon-face set. `batches()` turns the array into a shuffled, fixed-size stream scaled to [-1, 1].
+cartoon-face set. (`tfgan.data.pipeline.batches()` turns the array into the stream the train step reads.)
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
+from tfgan.assets import MNIST_SUBSET
+from tfgan.data import faces, image_folder, toy
 from tfgan.errors import DataError
+from tfgan.samples import unit_to_255
 
-ASSETS = Path(__file__).parent / "assets"
-MNIST_SUBSET = ASSETS / "mnist_5k.npz"
 ANIME_KAGGLE = "splcher/animefacedataset"
 
 
@@ -26,7 +26,7 @@ class Images:
     images: np.ndarray  # uint8 (N, H, W, C); for the 2-D toy datasets float32 points (N, 2)
     labels: np.ndarray | None
     source: str  # one line for the log: where the images came from
-    # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.faces).
+    # Procedural faces only: each face's hair colour, hair style and eye colour (see tfgan.data.faces).
     attributes: dict[str, np.ndarray] | None = None
 
     @property
@@ -49,7 +49,7 @@ def _to_uint8_nhwc(x: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where}: the images contain NaN or Inf values; clean or drop those images")
     lo, hi = float(x.min()), float(x.max())
     if lo >= -1.0 - 1e-6 and hi <= 1.0 + 1e-6 and lo < 0:
-        x = (x + 1.0) * 127.5
+        x = unit_to_255(x)
     elif lo >= 0 and hi <= 1.0 + 1e-6:
         x = x * 255.0
     elif not (lo >= 0 and hi <= 255.0 + 1e-6):
@@ -149,8 +149,6 @@ def fetch_anime_faces() -> Path | None:
 
 def load_anime(image_size: int = 64, fallback_size: int = 5000, seed: int = 0) -> Images:
     """The 63,632 Kaggle anime faces when reachable, else procedural cartoon faces (announced)."""
-    from tfgan import image_folder
-
     folder = fetch_anime_faces()
     if folder is not None:
         x = image_folder.load_image_folder(folder, image_size)
@@ -171,17 +169,13 @@ def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
         return load_fashion_mnist()
     if name in ("anime", "faces"):
         return load_anime(image_size, seed=seed) if name == "anime" else _faces(image_size, seed)
-    from tfgan import toy
-
     if name in toy.DATASETS:
-        points = toy.sample(name, toy.NUM_POINTS, seed)
+        points = toy.sample_points(name, toy.NUM_POINTS, seed)
         return Images(points, None, f"{name}: {len(points):,} 2-D points ({toy.num_modes(name)} modes)")
     path = Path(name).expanduser()
     if path.suffix.lower() == ".npz":
         return load_npz(path)
     if path.is_dir():
-        from tfgan import image_folder
-
         x = image_folder.load_image_folder(path, image_size)
         return Images(x, None, f"{path}: {len(x):,} images")
     if path.exists():
@@ -193,8 +187,6 @@ def load(name: str, image_size: int = 64, seed: int = 0) -> Images:
 
 
 def _faces(image_size: int, seed: int, n: int = 5000) -> Images:
-    from tfgan import faces
-
     x, attributes = faces.make_labelled_faces(n, image_size, seed=seed, progress=True)
     return Images(x, None, f"procedural cartoon faces: {len(x):,} images", attributes)
 
@@ -208,58 +200,3 @@ def match_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return np.round(images.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
 
 
-def steps_per_epoch(num_images: int, batch_size: int, d_steps: int = 1) -> int:
-    return num_images // (batch_size * d_steps)
-
-
-def batches(
-    images: np.ndarray,
-    batch_size: int,
-    seed: int,
-    epoch: int,
-    skip: int = 0,
-    d_steps: int = 1,
-    labels: np.ndarray | None = None,
-    epochs: int | None = 1,
-) -> tf.data.Dataset:
-    """`epochs` epochs (None: endless) of shuffled batches, every batch full-size: uint8 images become
-    floats in [-1, 1], float data (the 2-D toy points) passes unchanged.
-
-    Each epoch's order depends only on (seed, epoch number), so a run resumed mid-epoch can `skip` the
-    batches of `epoch` it already trained on and see the same data as an uninterrupted run. Partial
-    last batches are dropped: a smaller batch would make `tf.function` trace the train step again.
-    With d_steps > 1 each element has shape (batch, d_steps, H, W, C): a batch for every critic update.
-
-    It is all tf.data ops, with no Python per batch: a stateless shuffle of the indices per epoch, then
-    a gather from the images held once in memory, so the input never waits on Python's GIL while the
-    loop runs several steps per call. Training streams all its epochs from this one dataset.
-    """
-    per_step = batch_size * d_steps
-    n_steps = len(images) // per_step
-    if n_steps == 0:
-        raise DataError(
-            f"only {len(images)} images, fewer than one step needs ({per_step}); "
-            "lower --batch-size or add images"
-        )
-    # Batch first, so a tf.distribute strategy can split every element between replicas.
-    shape = [batch_size, d_steps] if d_steps > 1 else [batch_size]
-    pixels = tf.constant(images)
-    targets = None if labels is None else tf.constant(np.asarray(labels, np.int64))
-
-    def epoch_order(e: tf.Tensor) -> tf.data.Dataset:
-        order = tf.random.experimental.stateless_shuffle(tf.range(len(images), dtype=tf.int64),
-                                                         seed=tf.stack([tf.cast(seed, tf.int64), e]))
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:n_steps * per_step], [n_steps, per_step]))
-
-    def gather(idx: tf.Tensor):
-        idx = tf.sort(idx)  # reads in memory order are faster, and the batch is a set anyway
-        x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32)
-        if images.dtype == np.uint8:  # pixels; float data (2-D toy points) is used as it is
-            x = x / 127.5 - 1.0
-        return x if targets is None else (x, tf.reshape(tf.gather(targets, idx), shape))
-
-    last = epoch + epochs if epochs is not None else 2**62  # None: endless
-    ds = tf.data.Dataset.range(epoch, last).flat_map(epoch_order).skip(skip)
-    # The gather is cheap: run it inline, and keep a fixed small prefetch, so tf.data starts no extra
-    # threads that would compete with the train step for the cores.
-    return ds.map(gather).prefetch(2)

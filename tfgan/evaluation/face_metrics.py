@@ -1,6 +1,6 @@
 """Sample quality for colour images, offline: a small face-attribute classifier and what it measures.
 
-`tfgan.faces` knows every procedural face's hair colour (10 kinds), hair style (8) and eye colour (7)
+`tfgan.data.faces` knows every procedural face's hair colour (10 kinds), hair style (8) and eye colour (7)
 as it draws it, so a small CNN can learn to read them back (`scripts/train_face_classifier.py`; the
 weights ship in ``assets/face_classifier.weights.h5``). Its 128-wide feature layer plays the part that
 Inception plays for FID, and its attribute heads give mode counts:
@@ -10,7 +10,7 @@ Inception plays for FID, and its attribute heads give mode counts:
 - how many of the 10 x 8 = 80 hair-colour x style combinations the confident samples cover;
 - KL divergence of the combinations' histogram from the real one.
 
-Each comes with its real-vs-real floor, as in `tfgan.metrics.evaluate_mnist`. For colour data that
+Each comes with its real-vs-real floor, as in `tfgan.evaluation.metrics.evaluate_mnist`. For colour data that
 is not the procedural faces (the Kaggle anime set, your own folder) `evaluate_colour` reports what still
 means something: FD / KID on the same features (labelled as such), pixel statistics, and Inception KID
 where its ImageNet weights are present.
@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tfgan import metrics
-from tfgan.faces import ATTRIBUTES, HAIR_COLORS, HAIR_STYLES
+from tfgan.assets import FACE_CLASSIFIER_WEIGHTS
+from tfgan.data.faces import ATTRIBUTES, HAIR_COLORS, HAIR_STYLES
+from tfgan.evaluation import metrics
+from tfgan.samples import as_unit_float, unit_to_255
 
 if TYPE_CHECKING:
     import keras
 
 INPUT_SIZE = 64  # every image is resized to this before the classifier sees it
-WEIGHTS = metrics.ASSETS_DIR / "face_classifier.weights.h5"
+WEIGHTS = FACE_CLASSIFIER_WEIGHTS
 HEADS = tuple(ATTRIBUTES)  # hair_color, hair_style, eye_color: the classifier's outputs, in order
 NUM_COMBOS = len(HAIR_COLORS) * len(HAIR_STYLES)
 CONFIDENCE = 0.9
@@ -76,12 +78,6 @@ def load_face_classifier() -> keras.Model:
     return _feature_model
 
 
-def _as_float(images: np.ndarray) -> np.ndarray:
-    """uint8 0..255 -> float32 in [-1, 1]; floats (already in [-1, 1]) as float32."""
-    x = np.asarray(images)
-    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
-
-
 def to_classifier_input(images: np.ndarray) -> np.ndarray:
     """(N, H, W[, C]) uint8 or float in [-1, 1], any size, grey or RGB -> float32 (N, 64, 64, 3) in [-1, 1]."""
     import tensorflow as tf
@@ -91,7 +87,7 @@ def to_classifier_input(images: np.ndarray) -> np.ndarray:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
         raise ValueError(f"expected images (N, H, W, 3) or (N, H, W[, 1]), got shape {x.shape}")
-    x = _as_float(x)
+    x = as_unit_float(x)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
     if x.shape[1:3] != (INPUT_SIZE, INPUT_SIZE):
@@ -146,7 +142,7 @@ def combo_kl(probs: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> 
 def _features_of(batches: list[np.ndarray]) -> tuple[list[np.ndarray], list[dict]]:
     """Features and probabilities of several image sets, in one pass through the classifier."""
     sizes = [len(b) for b in batches]
-    feats, probs = features_and_probs(np.concatenate([_as_float(b) for b in batches]))
+    feats, probs = features_and_probs(np.concatenate([as_unit_float(b) for b in batches]))
     spans = list(itertools.pairwise(np.cumsum([0, *sizes])))
     return [feats[a:b] for a, b in spans], [{k: v[a:b] for k, v in probs.items()} for a, b in spans]
 
@@ -177,7 +173,7 @@ def evaluate_faces(fake: np.ndarray, real: np.ndarray, seed: int = 0) -> dict:
 
 def pixel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of the pixels, in 0..255."""
-    x = (_as_float(images) + 1.0) * 127.5
+    x = unit_to_255(as_unit_float(images))
     return x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))
 
 

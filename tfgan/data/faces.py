@@ -6,7 +6,7 @@ generator passed in, so a seed always gives the same pictures.
 
 The painter knows what it drew: `make_labelled_faces` also returns each face's
 hair colour (10 kinds), hair style (8) and eye colour (7), the labels that the
-face-attribute classifier behind `tfgan.face_metrics` learns.
+face-attribute classifier behind `tfgan.evaluation.face_metrics` learns.
 """
 
 from __future__ import annotations

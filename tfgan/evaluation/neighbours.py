@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from tfgan.errors import TfganError
+from tfgan.evaluation import face_metrics, metrics
+from tfgan.runs.files import atomic_write_bytes
+from tfgan.samples import as_unit_float, to_uint8
 
 PERCENTILE = 1.0  # a sample nearer than this percentile of real-to-real distances counts as a copy
 HELD_OUT = 500  # real images per half for the real-vs-real yardstick
@@ -28,8 +31,6 @@ HELD_OUT = 500  # real images per half for the real-vs-real yardstick
 
 def features(images: np.ndarray, kind: str) -> np.ndarray:
     """The features `eval` compares for this kind of data (see `evaluate.metric_kind`), float32."""
-    from tfgan import face_metrics, metrics
-
     if kind == "mnist":
         return metrics.mnist_features_and_probs(images)[0].astype(np.float32)
     return face_metrics.features_and_probs(images)[0].astype(np.float32)
@@ -37,8 +38,7 @@ def features(images: np.ndarray, kind: str) -> np.ndarray:
 
 def pixels(images: np.ndarray) -> np.ndarray:
     """Images as flat float vectors in [-1, 1] (uint8 input is rescaled)."""
-    x = np.asarray(images)
-    x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    x = as_unit_float(images)
     return x.reshape(len(x), -1)
 
 
@@ -88,8 +88,8 @@ def copy_rates(fake_vecs: np.ndarray, train_vecs: np.ndarray, seed: int = 0) -> 
     }
 
 
-def check(fake: np.ndarray, train: np.ndarray, kind: str, seed: int = 0,
-          train_features: np.ndarray | None = None) -> dict:
+def find_copies(fake: np.ndarray, train: np.ndarray, kind: str, seed: int = 0,
+                train_features: np.ndarray | None = None) -> dict:
     """Copy rates in feature space and in pixel space: {"features": {...}, "pixels": {...}}.
     `train_features`: `features(train, kind)` when the caller already has them."""
     if len(fake) == 0 or len(train) == 0:
@@ -99,7 +99,7 @@ def check(fake: np.ndarray, train: np.ndarray, kind: str, seed: int = 0,
             "pixels": copy_rates(pixels(fake), pixels(train), seed)}
 
 
-def format_check(result: dict) -> str:
+def format_copies(result: dict) -> str:
     lines = ["memorisation: samples nearer a training image than 99% of real images are to theirs"]
     for space, r in result.items():
         lines.append(f"  {space:8s} copies {r['copies']:6.1%}  (real images: {r['copies_real']:.1%}); median "
@@ -115,8 +115,6 @@ def save_picture(fake: np.ndarray, train: np.ndarray, kind: str, out: str | os.P
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from tfgan.media import atomic_write_bytes, to_uint8
 
     fake = np.asarray(fake)[:shown]
     train_features = features(train, kind) if train_features is None else train_features

@@ -14,18 +14,18 @@ ImageNet weights are available.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tfgan.assets import MNIST_CLASSIFIER_WEIGHTS
 from tfgan.errors import TfganError
+from tfgan.samples import as_unit_float, unit_to_255
 
 if TYPE_CHECKING:  # keras (and TensorFlow) load lazily: the numpy metrics should import fast
     import keras
 
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-CLASSIFIER_WEIGHTS = ASSETS_DIR / "mnist_classifier.weights.h5"
+CLASSIFIER_WEIGHTS = MNIST_CLASSIFIER_WEIGHTS
 FEATURES_LAYER = "features"
 NUM_CLASSES = 10
 
@@ -235,9 +235,7 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
         x = x[..., None]
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
         raise ValueError(f"expected MNIST images of shape (N, 28, 28) or (N, 28, 28, 1), got {x.shape}")
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / 127.5 - 1.0
-    return x.astype(np.float32)
+    return as_unit_float(x)
 
 
 def mnist_features_and_probs(images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -400,7 +398,7 @@ def _inception_features(images: np.ndarray, batch_size: int) -> np.ndarray:
         raise ValueError(f"expected images (N, H, W, 3) or (N, H, W[, 1]), got shape {x.shape}")
     if len(x) == 0:
         raise ValueError("no images given")
-    x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    x = as_unit_float(x)
     model = _load_inception()
     out = []
     for start in range(0, len(x), batch_size):
@@ -408,7 +406,7 @@ def _inception_features(images: np.ndarray, batch_size: int) -> np.ndarray:
         if b.shape[-1] == 1:
             b = tf.repeat(b, 3, axis=-1)  # grayscale -> RGB
         # preprocess_input expects [0, 255]; our images are in [-1, 1].
-        b = keras.applications.inception_v3.preprocess_input((b + 1.0) * 127.5)
+        b = keras.applications.inception_v3.preprocess_input(unit_to_255(b))
         out.append(np.asarray(model(b, training=False)))
     return np.concatenate(out).astype(np.float64)
 

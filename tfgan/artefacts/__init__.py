@@ -1,0 +1,1 @@
+"""Files made from a finished run: the exported generator with its model card, redrawn progress frames."""

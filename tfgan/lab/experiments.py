@@ -1,0 +1,73 @@
+"""Notebook 06's lab: the same settings trained on a 2-D toy dataset over several seeds and scored by
+their mode metrics (`experiment`, `format_rows`), and trails of where the fixed noise's samples go
+while training (`SampleTrail`, `jitter`)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tfgan.data.toy import check_toy_name
+from tfgan.evaluation.toy_metrics import mode_metrics
+from tfgan.run import start_run
+from tfgan.trained import sample_images
+
+
+class SampleTrail:
+    """A trainer callback: every `every` steps, where the fixed noise's samples are, from G and (when
+    the run keeps one) from its weight average. `jitter` then says how far they move between looks."""
+
+    def __init__(self, every: int = 50):
+        self.every = every
+        self.raw: list[np.ndarray] = []
+        self.ema: list[np.ndarray] = []
+
+    def __call__(self, trainer, logs: dict) -> None:
+        if logs["step"] % self.every:
+            return
+        self.raw.append(np.asarray(trainer.generator(trainer.sample_noise, training=False)))
+        if trainer.ema_generator is not None:
+            self.ema.append(np.asarray(trainer.ema_generator(trainer.sample_noise, training=False)))
+
+
+def jitter(trail: list[np.ndarray], last: int = 10) -> float:
+    """Mean distance a fixed-noise sample moves between consecutive looks, over the last `last` looks:
+    large for a generator that keeps jumping between modes, small for one that has settled."""
+    looks = np.asarray(trail[-last - 1:], np.float64)
+    if len(looks) < 2:
+        return float("nan")
+    return float(np.linalg.norm(np.diff(looks, axis=0), axis=2).mean())
+
+
+def experiment(preset, dataset: str, steps: int, seeds, run_root, label: str,
+               callbacks=None, num: int = 2500) -> list[dict]:
+    """Train `preset` on `dataset` once per seed (fresh run directories under `run_root`) and score
+    each run's generator: a row per seed with the mode metrics, the health warnings, the seconds it
+    took, the trainer and the callbacks made by `callbacks()` for that run."""
+    rows = []
+    for seed in seeds:
+        folder = Path(run_root) / f"{re.sub(r'[^a-z0-9]+', '_', label.lower()).strip('_')}_seed{seed}"
+        trainer, points = start_run(preset.replace(dataset=check_toy_name(dataset)), folder, dataset, seed=seed,
+                                    fresh=True, verbose=False)
+        extra = callbacks() if callbacks else []
+        trainer.callbacks += extra
+        start = time.perf_counter()
+        trainer.fit(points.images, steps, progress=False)
+        seconds = time.perf_counter() - start
+        samples = sample_images(trainer.generator, num, trainer.latent_dim, seed)
+        rows.append({"label": label, "seed": seed, "seconds": seconds, **mode_metrics(samples, dataset),
+                     "warnings": list(trainer.health.warnings), "trainer": trainer, "callbacks": extra})
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    """A table of experiment rows: one line per run."""
+    lines = [f"{'run':28s} {'seed':>4s} {'modes':>7s} {'high-quality':>12s} {'KL':>6s} {'warnings':>8s} {'s':>4s}"]
+    for r in rows:
+        lines.append(f"{r['label']:28s} {r['seed']:4d} {r['modes_covered']:3d}/{r['modes_total']:<3d} "
+                     f"{r['high_quality']:12.1%} {r['kl_modes']:6.3f} {len(r['warnings']):8d} {r['seconds']:4.0f}")
+    return "\n".join(lines)
+

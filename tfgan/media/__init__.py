@@ -1,0 +1,1 @@
+"""Pictures of training: grids, progress frames, history plots, animations, notebook display."""

@@ -1,0 +1,1 @@
+"""A run directory on disk and what keeps it safe: its files, config, checkpoints, signals, health."""

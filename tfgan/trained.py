@@ -1,0 +1,112 @@
+"""A trained generator back: from a run directory's latest (or best) checkpoint, or from an exported
+`.keras` file, and images drawn from it.
+
+`load_generator(run_dir)` -> (generator, config, step); `sample_images(generator, num, latent_dim)`.
+Everything after training (`sample`, `eval`, `export`, `frames`) starts here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan import models
+from tfgan.errors import TfganError
+from tfgan.presets import Preset
+from tfgan.run import build_models
+from tfgan.runs import checkpoint as ckpt_lib
+from tfgan.runs.config import generator_key, read_config
+from tfgan.tricks import latent
+
+METADATA_KEY = "tfgan"  # where an exported .keras file keeps what tfgan knows of it
+
+
+def read_info(path: str | os.PathLike) -> dict:
+    """The tfgan metadata of an exported `.keras` file; a clear error for any other file."""
+    path = Path(path)
+    if not path.is_file():
+        raise TfganError(f"{path} not found: pass a run directory or a .keras file from `python -m tfgan export`")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise TfganError(f"{path} is not a Keras model file ({e}): export one with `python -m tfgan export RUN_DIR`"
+                         ) from e
+    info = metadata.get(METADATA_KEY)
+    if not isinstance(info, dict) or "latent_dim" not in info:
+        raise TfganError(f"{path} is a Keras model but not a tfgan generator (no '{METADATA_KEY}' metadata): "
+                         "export one with `python -m tfgan export RUN_DIR`")
+    return info
+
+
+def load_exported(path: str | os.PathLike) -> tuple[keras.Model, dict, int]:
+    """(generator, config, step) from an exported `.keras` file, like `load_generator` for a run."""
+    info = read_info(path)
+    try:
+        generator = keras.saving.load_model(path)  # safe_mode stays on: the file needs no custom code
+    except Exception as e:  # Keras raises many kinds for a damaged file
+        raise TfganError(f"{path} could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from e
+    return generator, dict(info), int(info.get("step", 0))
+
+
+
+def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model, dict]:
+    """Untrained models of a run directory's architecture, and its config."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise TfganError(f"run directory not found: {run_dir}; train first or pass an existing RUN_DIR")
+    config = read_config(run_dir)
+    if config is None:
+        raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
+    fields = {k: v for k, v in config.items() if k in Preset.__dataclass_fields__}
+    generator, discriminator = build_models(Preset(**fields), tuple(config["image_shape"]),
+                                            config.get("seed", 0))
+    return generator, discriminator, config
+
+
+def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
+    """The generator of a run directory's latest checkpoint (or its best, kept by evaluation during
+    training), its config and step. An exported `.keras` file (`python -m tfgan export`) works too."""
+    run_dir = Path(run_dir)
+    if run_dir.suffix == ".keras" or run_dir.is_file():
+        if best:
+            raise TfganError(f"{run_dir} is an exported generator, which has no best checkpoint: drop --best")
+        return load_exported(run_dir)
+    generator, _, config = models_of_run(run_dir)
+    step = tf.Variable(0, dtype=tf.int64)
+    # The best checkpoint holds the generator alone; its step is in its file name.
+    # Sampling uses the weight average when the run kept one.
+    checkpoint = tf.train.Checkpoint(generator=generator) if best else tf.train.Checkpoint(
+        **{generator_key(config): generator}, step=step)
+    path = ckpt_lib.restore_newest(checkpoint, run_dir / ("best" if best else "ckpt"), partial=True)
+    if path is None:
+        if best:
+            raise TfganError(f"{run_dir} has no best checkpoint: train with --eval-every to keep one")
+        raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
+    if best:
+        step.assign(int(str(path).rsplit("-", 1)[-1]))
+    return generator, config, int(step)
+
+
+
+def sample_images(generator: keras.Model, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
+           labels=None, latent_kind: str = "gaussian") -> np.ndarray:
+    """`num` images in [-1, 1]. A conditional generator draws `labels` (an int or one per image;
+    default: every class in turn)."""
+    noise = latent.sample_latent(num, latent_dim, latent_kind, seed)
+    if not models.is_conditional(generator):
+        return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
+                               for i in range(0, num, batch_size)])
+    if labels is None:
+        labels = np.arange(num) % models.num_classes(generator)
+    labels = tf.constant(np.broadcast_to(np.asarray(labels, np.int32), (num,)))
+    return np.concatenate([np.asarray(generator([tf.constant(noise[i:i + batch_size]), labels[i:i + batch_size]],
+                                                training=False), np.float32)
+                           for i in range(0, num, batch_size)])
+
