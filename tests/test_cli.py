@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # each test trains or samples in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -9,8 +9,11 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tfgan import trained
+
+pytestmark = pytest.mark.slow  # several logical devices and worker processes
 
 ROOT = Path(__file__).resolve().parents[1]
 

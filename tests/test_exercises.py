@@ -240,6 +240,7 @@ def make_step(trainer, noise=None, update_g=True, g_sign=1.0):
     return train_step
 
 
+@pytest.mark.slow  # five short toy trainings
 def test_train_step_check_passes_a_right_step_and_names_the_mistakes():
     result = _passes("train_step", make_step)
     assert "from the ring's modes" in result.report

@@ -52,6 +52,7 @@ def exported(runs):
     return cards
 
 
+@pytest.mark.slow  # a SavedModel export and a fresh interpreter
 def test_keras_and_savedmodel_load_without_tfgan_and_draw_what_sample_draws(runs, exported, tmp_path):
     tmp, dcgan, cgan = runs
     expected = {}
@@ -225,6 +226,7 @@ def test_a_keras_file_that_is_not_a_tfgan_generator_is_refused(tmp_path):
         trained.load_generator(tmp_path / "junk.keras")
 
 
+@pytest.mark.slow  # subprocesses
 def test_cli_export_and_sample_from_the_file(runs, tmp_path):
     _, dcgan, _ = runs
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}

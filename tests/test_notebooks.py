@@ -1,6 +1,8 @@
 """The tutorial notebooks: committed clean, and each one runs top to bottom in smoke mode."""
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -38,8 +40,8 @@ def test_python3_kernel_is_this_interpreter():
                        sys.executable), argv
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_in_smoke_mode(path, tmp_path, monkeypatch):
+def _run_in_smoke_mode(nb, name: str, tmp_path, monkeypatch) -> str:
+    """Execute a notebook top to bottom in smoke mode; returns everything its cells printed."""
     from nbclient import NotebookClient
 
     run_root = tmp_path / "runs"
@@ -48,12 +50,45 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     # The kernel runs in tmp_path, outside the clone: make `import tfgan` find this checkout.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError, naming the cell, on any error
-
-    gif = run_root / path.stem / "progress.gif"
-    assert gif.is_file(), f"{path.name} left no GIF in its run dir"
+    gif = run_root / name / "progress.gif"
+    assert gif.is_file(), f"{name} left no GIF in its run dir"
     with Image.open(gif) as img:
         assert img.n_frames > 1
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
+
+
+EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if "### BEGIN SOLUTION" in p.read_text()]
+
+
+@pytest.mark.slow  # a kernel per notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_in_smoke_mode_and_every_check_passes(path, tmp_path, monkeypatch):
+    printed = _run_in_smoke_mode(nbformat.read(path, as_version=4), path.stem, tmp_path, monkeypatch)
+    solutions = path.read_text().count("### BEGIN SOLUTION")
+    assert printed.count("✓ ") == solutions and "✗ " not in printed, printed[-3000:]
+
+
+@pytest.mark.slow  # a kernel per notebook
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.stem for p in EXERCISE_NOTEBOOKS])
+def test_student_version_runs_with_every_exercise_undone(path, tmp_path, monkeypatch):
+    from tfgan.exercises import course
+
+    nb, exercises = course.student_version(path)
+    assert exercises >= 1 and "### BEGIN SOLUTION" not in json.dumps(nb)
+    printed = _run_in_smoke_mode(nb, path.stem, tmp_path, monkeypatch)
+    assert printed.count("not done yet") == exercises, printed[-3000:]
+    assert printed.count("reference answer") == exercises
+
+
+def test_the_course_has_at_least_twelve_exercises_each_with_its_check():
+    from tfgan import exercises
+
+    names = []
+    for path in EXERCISE_NOTEBOOKS:
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        names += re.findall(r'exercises\.use\(\s*"(\w+)"', code)
+        assert code.count("### BEGIN SOLUTION") == len(re.findall(r'exercises\.use\(', code)), path.name
+    assert len(names) >= 12 and set(names) <= set(exercises.names()), names

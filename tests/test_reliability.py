@@ -40,6 +40,8 @@ from tfgan.runs import health
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.train import NonFiniteLoss
 
+pytestmark = pytest.mark.slow  # signals, kills, full disks: real training runs and subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 48  # 3 epochs of the 256-image set at batch 16
 TINY_PRESET = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
@@ -503,9 +505,9 @@ def test_another_presets_run_dir_is_refused_and_kept(work, tmp_path):
 def test_a_nan_loss_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path, digits):
     trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
                                     verbose=False)
-    g_loss = trainer.g_loss_fn
+    g_loss = trainer.g_loss
     # From the 7th step on the loss is NaN, and so are the gradients and then the weights.
-    trainer.g_loss_fn = lambda logits: g_loss(logits) * tf.where(trainer.step >= 6, np.nan, 1.0)
+    trainer.g_loss = lambda logits: g_loss(logits) * tf.where(trainer.step >= 6, np.nan, 1.0)
     saved = {}
     trainer.callbacks.append(lambda t, logs: saved.update(snapshot(tmp_path / "ckpt")) if logs["step"] == 5 else None)
     with pytest.raises(NonFiniteLoss, match=r"g_loss.* at step 7.*checkpoint \(step 5\) is intact"):
@@ -519,8 +521,8 @@ def test_a_nan_loss_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path, d
 def test_a_nan_inside_a_chunk_is_caught_at_its_step(tmp_path, digits):
     trainer, images = run.start_run(TINY_PRESET, tmp_path, images=Images(digits[:128], None, "d"),
                                     verbose=False, steps_per_call=4)
-    g_loss = trainer.g_loss_fn
-    trainer.g_loss_fn = lambda logits: g_loss(logits) * tf.where(trainer.step >= 6, np.nan, 1.0)
+    g_loss = trainer.g_loss
+    trainer.g_loss = lambda logits: g_loss(logits) * tf.where(trainer.step >= 6, np.nan, 1.0)
     with pytest.raises(NonFiniteLoss, match=r"g_loss.* at step 7.*checkpoint \(step 5\) is intact"):
         trainer.fit(images.images, 20, progress=False)  # steps 6..9 run in one call
     assert int(trainer.step) == 9 and latest_step(tmp_path) == 5

@@ -109,6 +109,7 @@ def test_side_by_side_gif_keeps_common_steps_and_scales_to_match(tmp_path):
     assert not (tmp_path / "x.gif").exists()
 
 
+@pytest.mark.slow  # the whole command line on a toy run
 def test_cli_trains_scores_and_gifs_a_toy_run(tmp_path):
     from test_cli import tfgan
     from test_reliability import cli_in_process
@@ -135,6 +136,7 @@ def test_cli_trains_scores_and_gifs_a_toy_run(tmp_path):
     assert result.returncode == 2 and "--out" in result.stderr
 
 
+@pytest.mark.slow  # trains two GANs to a measured claim
 def test_wgan_gp_covers_more_modes_than_the_standard_gan(tmp_path):
     """The claim of notebook 06, at the length it uses, on one of its three seeds (each seed costs about a
     minute of CI). Measured: the standard GAN covered 4, 1 and 3 of the 8 modes (seeds 0-2, 2,000 steps),

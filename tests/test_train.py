@@ -138,6 +138,7 @@ def test_stop_training_from_a_callback(tmp_path, digits):
     assert (tmp_path / "run" / "ckpt" / "checkpoint").is_file()
 
 
+@pytest.mark.slow  # XLA compilation
 def test_mixed_precision_and_xla_steps_run_on_cpu(tmp_path, digits):
     import keras
 

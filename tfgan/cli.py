@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_frames(sub)
     _add_export(sub)
     _add_gif(sub)
+    _add_course(sub)
     return parser
 
 
@@ -230,6 +231,25 @@ def make_strategy(name: str | None):
     except (ValueError, tf.errors.OpError) as e:
         raise TfganError(f"no TPU found ({str(e).splitlines()[0][:100]}): in Colab choose a TPU runtime") from e
     return tf.distribute.TPUStrategy(resolver)
+
+
+def _add_course(sub) -> None:
+    course = sub.add_parser("course", help="a course kit: the student notebooks, with the exercises' solutions cut "
+                            "out (the committed notebooks are the instructor's)")
+    course.add_argument("version", choices=["student"], help="which version to write")
+    course.add_argument("out_dir", help="the folder to write the notebooks into")
+    course.add_argument("--notebooks", help="the instructor notebooks (default: this clone's notebooks/)")
+
+
+def cmd_course(args: argparse.Namespace) -> int:
+    from tfgan.exercises import course
+
+    written = course.write_student_versions(args.out_dir, args.notebooks)
+    for name, count in written.items():
+        print(f"{args.out_dir}/{name}: {count} exercise{'s' * (count != 1)} left for the student")
+    print(f"{sum(written.values())} exercises in {len(written)} notebooks; each has its check below it, and an "
+          "undone one falls back to tfgan's answer")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -463,10 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter
     args = build_parser().parse_args(argv)
     try:
-        if args.command != "gif":
+        if args.command not in ("gif", "course"):
             _import_tensorflow_quietly()
         commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif, "export": cmd_export,
-                    "frames": cmd_frames}
+                    "frames": cmd_frames, "course": cmd_course}
         return commands[args.command](args)
     except TfganError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -104,24 +104,7 @@ class GANTrainer(GAN):
         super().__init__(preset, generator, discriminator, seed=seed, mixed_precision=mixed_precision,
                          strategy=strategy)
         self.jit_compile = jit_compile
-        self.sample_noise, labels = fixed_noise(preset, self.latent_dim, seed)
-        # The frames' noise is saved in the checkpoint, so a resumed run draws the same grid.
-        self.sample_noise = tf.Variable(self.sample_noise, trainable=False, name="sample_noise")
-        if labels is not None:
-            self.sample_labels = labels
-        # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
-        # and so out of a checkpoint of the model: they are saved too, or a resumed run repeats old masks.
-        self.seed_states = [v for m in (generator, discriminator) for v in m.variables
-                            if all(v is not w for w in m.weights)]
-        # The weight average draws the frames and the samples (Karras et al. 2018).
-        self.ema_generator = None
-        if preset.ema > 0:
-            with self.strategy.scope():
-                self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-        self.log_keys: list[str] = []  # the columns of train_steps' result, known once it is traced
-        self._fixed_samples = tf.function(
-            lambda: self._generate(self.sample_noise, getattr(self, "sample_labels", None)))
+        self._sampling_state(preset, generator, discriminator, seed)
         self.use_step(library_step(self))
         self.run_dir = Path(run_dir)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -154,6 +137,28 @@ class GANTrainer(GAN):
         self.checkpoint_secs = checkpoint_secs
         self.checkpoint_seconds = 0.0  # wall time spent saving checkpoints, for the cost in RESULTS.md
         self._saves_this_fit, self._last_save = 0, time.monotonic()
+
+    def _sampling_state(self, preset: Preset, generator: keras.Model, discriminator: keras.Model, seed: int):
+        """The frames' fixed noise, the dropout seeds and the EMA generator: state the checkpoint saves
+        beside the networks and optimizers."""
+        self.sample_noise, labels = fixed_noise(preset, self.latent_dim, seed)
+        # The frames' noise is saved in the checkpoint, so a resumed run draws the same grid.
+        self.sample_noise = tf.Variable(self.sample_noise, trainable=False, name="sample_noise")
+        if labels is not None:
+            self.sample_labels = labels
+        # Dropout draws its masks from SeedGenerators whose state Keras keeps out of `model.weights`,
+        # and so out of a checkpoint of the model: they are saved too, or a resumed run repeats old masks.
+        self.seed_states = [v for m in (generator, discriminator) for v in m.variables
+                            if all(v is not w for w in m.weights)]
+        # The weight average draws the frames and the samples (Karras et al. 2018).
+        self.ema_generator = None
+        if preset.ema > 0:
+            with self.strategy.scope():
+                self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        self.log_keys: list[str] = []  # the columns of train_steps' result, known once it is traced
+        self._fixed_samples = tf.function(
+            lambda: self._generate(self.sample_noise, getattr(self, "sample_labels", None)))
 
     # --- the step, and k steps per compiled call --------------------------------------------------
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tfgan import losses
+import tensorflow as tf
+
+from tfgan import losses, step
 from tfgan.errors import TfganError
 from tfgan.exercises import loss_checks, model_checks
 from tfgan.exercises.probe import CheckResult
@@ -65,6 +67,9 @@ REFERENCES: dict[str, Callable] = {
     "weight_clipping": losses.clip_weights,
     "slerp": model_checks.slerp,
     "ema_update": model_checks.ema_update,
+    "cgan_input": lambda noise, labels, num_classes: tf.concat([noise, tf.one_hot(labels, num_classes)], axis=1),
+    "frechet_distance": model_checks.frechet_distance_of_gaussians,
+    "train_step": step.library_step,  # a function of the trainer, as the exercise's make_train_step is
 }
 
 

@@ -59,7 +59,8 @@ def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None
         axes[1].plot(steps[len(steps) - len(v):], v, label=key)
     axes[1].set(title="discriminator view", xlabel="step")
     for ax in axes:
-        ax.legend()
+        if ax.lines:  # a step of your own may log neither D(x) nor a Wasserstein estimate
+            ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
