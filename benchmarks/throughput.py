@@ -259,15 +259,8 @@ def main() -> None:
     parser.add_argument("--train-marginal", action="store_true",
                         help="the train command's marginal cost per step against the tutorial's step")
     args = parser.parse_args()
-    if args.train_marginal:
-        report = train_marginal(args)
-        print(report)
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(report + "\n\n")
-        return
-    if args.loop_overhead:
-        report = loop_overhead(args)
+    if args.train_marginal or args.loop_overhead:
+        report = train_marginal(args) if args.train_marginal else loop_overhead(args)
         print(report)
         if args.out:
             with open(args.out, "a") as f:

@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter
     args = build_parser().parse_args(argv)
     try:
-        if args.command not in ("gif", "course"):
+        if args.command != "gif":
             _import_tensorflow_quietly()
         commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "gif": cmd_gif, "export": cmd_export,
                     "frames": cmd_frames, "course": cmd_course}

@@ -55,7 +55,6 @@ def load_exported(path: str | os.PathLike) -> tuple[keras.Model, dict, int]:
     return generator, dict(info), int(info.get("step", 0))
 
 
-
 def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model, dict]:
     """Untrained models of a run directory's architecture, and its config."""
     run_dir = Path(run_dir)
@@ -68,6 +67,25 @@ def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model,
     generator, discriminator = build_models(Preset(**fields), tuple(config["image_shape"]),
                                             config.get("seed", 0))
     return generator, discriminator, config
+
+
+GENERATOR_FIELDS = ("width", "hidden", "latent_dim", "num_classes", "latent", "g_batchnorm", "g_dropout", "ema")
+
+
+def trained_step(run_dir: str | os.PathLike, preset: Preset) -> int:
+    """How far a run directory has trained `preset`'s generator: its newest checkpoint's step, or 0 when
+    the folder is missing, has no checkpoint, or holds another preset or another generator.
+
+    For a notebook that needs a model another notebook trains: reuse that run when it is far enough.
+    """
+    run_dir = Path(run_dir)
+    config = read_config(run_dir) if (run_dir / "config.json").is_file() else None
+    if config is None or config.get("preset") != preset.name:
+        return 0
+    if any(config.get(field) != getattr(preset, field) for field in GENERATOR_FIELDS):
+        return 0
+    newest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    return int(newest.rsplit("-", 1)[-1]) if newest else 0
 
 
 def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[keras.Model, dict, int]:
@@ -92,7 +110,6 @@ def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[kera
     if best:
         step.assign(int(str(path).rsplit("-", 1)[-1]))
     return generator, config, int(step)
-
 
 
 def sample_images(generator: keras.Model, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,

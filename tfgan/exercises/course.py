@@ -24,7 +24,7 @@ from pathlib import Path
 from tfgan.errors import TfganError
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = 'raise NotImplementedError("your code here: write it, then run the check below")'
+STUB = 'raise NotImplementedError("your code here: write it, then run this cell again to check it")'
 
 
 def strip_solutions(source: str, where: str = "a cell") -> tuple[str, int]:

@@ -11,21 +11,25 @@ from tfgan.evaluation import metrics
 from tfgan.exercises.probe import CheckResult, Misconception, judge, not_done
 
 
-def _crashed(name: str, e: Exception) -> CheckResult:
-    return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+def _built(name: str, fn, *args) -> keras.Model | CheckResult:
+    """The model fn(*args) builds, or the verdict when it is a stub, crashes or is no Keras model."""
+    try:
+        model = fn(*args)
+    except NotImplementedError:
+        return not_done(name)
+    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
+        return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    if not isinstance(model, keras.Model):
+        return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    return model
 
 
 def check_generator(fn) -> CheckResult:
     """`fn(latent_dim) -> keras.Model`: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1]."""
     name = "generator"
-    try:
-        model = fn(16)
-    except NotImplementedError:
-        return not_done(name)
-    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-        return _crashed(name, e)
-    if not isinstance(model, keras.Model):
-        return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    model = _built(name, fn, 16)
+    if isinstance(model, CheckResult):
+        return model
     if tuple(model.input_shape) != (None, 16):
         return CheckResult(name, False, f"its input shape is {model.input_shape}, not (None, latent_dim) = (None, 16). "
                            "Hint: start from keras.Input((latent_dim,))")
@@ -49,14 +53,9 @@ def check_generator(fn) -> CheckResult:
 def check_discriminator(fn) -> CheckResult:
     """`fn(image_shape) -> keras.Model`: images (batch, 28, 28, 1) -> one logit each, (batch, 1)."""
     name = "discriminator"
-    try:
-        model = fn((28, 28, 1))
-    except NotImplementedError:
-        return not_done(name)
-    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-        return _crashed(name, e)
-    if not isinstance(model, keras.Model):
-        return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    model = _built(name, fn, (28, 28, 1))
+    if isinstance(model, CheckResult):
+        return model
     if tuple(model.output_shape) != (None, 1):
         return CheckResult(name, False, f"its output shape is {model.output_shape}, not (None, 1): one score per "
                            "image. Hint: Flatten, then Dense(1)")
