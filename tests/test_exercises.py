@@ -99,6 +99,27 @@ def test_label_smoothing():
     _fails("label_smoothing", lambda r, f: losses.nonsaturating_d_loss(r, f), "does not smooth")
 
 
+def test_label_smoothing_names_keras_two_sided_smoothing():
+    keras_smoothed = keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    _fails("label_smoothing", lambda r, f: keras_smoothed(tf.ones_like(r), r) + keras_smoothed(tf.zeros_like(f), f),
+           "Keras's label_smoothing=0.1")
+
+
+def test_answers_that_work_in_place_or_crash_without_a_message():
+    def in_place(average, weights, decay):  # a correct answer that reuses its input's memory
+        average *= decay
+        average += (1 - decay) * weights
+        return average
+
+    _passes("ema_update", in_place)
+
+    def bare_assert(real_logits, fake_logits):
+        assert False
+
+    assert exercises.check("d_loss", bare_assert).report.startswith("it raised AssertionError")
+    assert not exercises.check("generator", lambda latent_dim: keras.Sequential([layers.Dense(4)])).passed
+
+
 def test_optimal_discriminator():
     _passes("optimal_discriminator", lambda d, g: d / (d + g))
     _passes("optimal_discriminator", lambda d, g: 1 / (1 + g / d) if np.all(d > 0) else d / (d + g))
@@ -186,6 +207,12 @@ def test_generator_and_discriminator():
 
     _fails("discriminator", with_sigmoid, "applies sigmoid", "logits")
 
+    def sigmoid_after_the_head(shape):
+        return keras.Sequential([keras.Input(shape), layers.Flatten(), layers.Dense(1), layers.Activation("sigmoid"),
+                                 layers.Reshape((1,))])
+
+    _fails("discriminator", sigmoid_after_the_head, "never leave [0, 1]")
+
 
 def test_cgan_input_slerp_ema_and_frechet_distance():
     from tfgan.tricks import latent
@@ -193,6 +220,7 @@ def test_cgan_input_slerp_ema_and_frechet_distance():
     _passes("cgan_input", lambda z, y, k: tf.concat([z, tf.one_hot(y, k)], axis=-1))
     _passes("cgan_input", lambda z, y, k: np.hstack([np.asarray(z), np.eye(k)[np.asarray(y)]]))
     _fails("cgan_input", lambda z, y, k: tf.concat([z, tf.cast(y, tf.float32)[:, None]], 1), "as a number")
+    assert "as good an input" in _passes("cgan_input", lambda z, y, k: tf.concat([tf.one_hot(y, k), z], 1)).report
     _passes("slerp", lambda a, b, t: latent.slerp(a, b, t))
     _fails("slerp", lambda a, b, t: (1 - t) * a + t * b, "linearly")
     _passes("ema_update", lambda a, w, d: a + (1 - d) * (w - a))

@@ -84,3 +84,16 @@ def test_safe_norm_has_finite_gradient_at_zero():
     with tf.GradientTape() as tape:
         bad = tf.reduce_sum(tf.norm(tf.reshape(x, [2, -1]), axis=1))
     assert not np.isfinite(tape.gradient(bad, x).numpy()).all()  # why safe_norm exists
+
+
+def test_label_tricks_need_a_cross_entropy_loss_and_flip_to_the_other_class():
+    import pytest
+
+    from tfgan.errors import TfganError
+
+    with pytest.raises(TfganError, match="label smoothing and flipping need a cross-entropy loss"):
+        losses.for_preset("lsgan", real_label=0.9)
+    # With strong smoothing (real target 0.4) a flipped real target is still "fake", 0.
+    d_loss, _ = losses.for_preset("nonsaturating", real_label=0.4, label_flip=1.0, rng=tf.random.Generator.from_seed(0))
+    real, fake = tf.constant([[2.0]]), tf.constant([[-1.0]])
+    np.testing.assert_allclose(float(d_loss(real, fake)), float(losses.nonsaturating_d_loss(fake, real)), rtol=1e-6)

@@ -42,7 +42,7 @@ def tutorial_step(trainer):
 
 def test_own_step_gets_the_whole_loop(tmp_path, digits):
     trainer, images = _trainer(tmp_path / "run", digits, steps_per_call=3)
-    result = trainer.fit(images.images, 12, progress=False, step=tutorial_step(trainer))
+    result = trainer.fit(images.images, 12, progress=False, train_step=tutorial_step(trainer))
     assert result.step == 12 and trainer.saved_step == 12
     assert trainer.train_steps.experimental_get_tracing_count() == 1  # several steps per call, one trace
     assert [row["step"] for row in result.history] == list(range(1, 13))
@@ -56,7 +56,7 @@ def test_own_step_learns_exactly_what_the_library_step_learns(tmp_path, digits):
     library, images = _trainer(tmp_path / "library", digits, seed=3)
     library.fit(images.images, 8, progress=False)
     own, _ = _trainer(tmp_path / "own", digits, seed=3)
-    own.fit(images.images, 8, progress=False, step=tutorial_step(own))
+    own.fit(images.images, 8, progress=False, train_step=tutorial_step(own))
     for a, b in zip(library.generator.get_weights() + library.discriminator.get_weights(),
                     own.generator.get_weights() + own.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -64,12 +64,12 @@ def test_own_step_learns_exactly_what_the_library_step_learns(tmp_path, digits):
 
 def test_own_step_resumes_bit_identically(tmp_path, digits):
     whole, images = _trainer(tmp_path / "whole", digits)
-    whole.fit(images.images, 12, progress=False, step=tutorial_step(whole))
+    whole.fit(images.images, 12, progress=False, train_step=tutorial_step(whole))
     first, _ = _trainer(tmp_path / "split", digits)
-    first.fit(images.images, 7, progress=False, step=tutorial_step(first))
+    first.fit(images.images, 7, progress=False, train_step=tutorial_step(first))
     second, _ = _trainer(tmp_path / "split", digits)  # a new process would do the same: restore, go on
     assert int(second.step) == 7
-    second.fit(images.images, 12, progress=False, step=tutorial_step(second))
+    second.fit(images.images, 12, progress=False, train_step=tutorial_step(second))
     np.testing.assert_array_equal(whole.generate(), second.generate())
     for a, b in zip(whole.d_optimizer.variables, second.d_optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -82,13 +82,13 @@ def test_a_wrong_step_gets_one_line(tmp_path, digits):
         trainer.draw_noise(4)
 
     with pytest.raises(TfganError, match="returned NoneType, not a dict of losses"):
-        trainer.fit(images.images, 2, progress=False, step=forgets_to_return)
+        trainer.fit(images.images, 2, progress=False, train_step=forgets_to_return)
 
     def logs_a_batch(images):
         return {"D(x)": tf.sigmoid(trainer.discriminator(images))}
 
     with pytest.raises(TfganError, match=r"log 'D\(x\)' has shape \(16, 1\): log scalars"):
-        trainer.fit(images.images, 2, progress=False, step=logs_a_batch)
+        trainer.fit(images.images, 2, progress=False, train_step=logs_a_batch)
     with pytest.raises(TfganError, match="must be a function of a batch"):
-        trainer.use_step("train_step")
+        trainer.use_train_step("train_step")
     assert int(trainer.step) == 0

@@ -125,11 +125,12 @@ def clip_weights(variables, clip_value: float) -> None:
         w.assign(tf.clip_by_value(w, -clip_value, clip_value))
 
 
-def noisy_targets(logits: tf.Tensor, target: float, flip: float, rng: tf.random.Generator) -> tf.Tensor:
-    """Noisy labels: `target` for each logit, swapped (a real called fake, a fake called real) with
-    probability `flip`."""
+def noisy_targets(logits: tf.Tensor, target: float, swapped_to: float, flip: float,
+                  rng: tf.random.Generator) -> tf.Tensor:
+    """Noisy labels: `target` for each logit, `swapped_to` instead (a real called fake, a fake called
+    real) with probability `flip`."""
     swapped = rng.uniform(tf.shape(logits)) < flip
-    return tf.where(swapped, 1.0 - round(target), target)
+    return tf.where(swapped, swapped_to, target)
 
 
 def for_preset(loss: str, real_label: float = 1.0, label_flip: float = 0.0,
@@ -144,8 +145,8 @@ def for_preset(loss: str, real_label: float = 1.0, label_flip: float = 0.0,
                          f"not {loss}")
     if label_flip > 0:
         def flipped_d_loss(real_logits, fake_logits):
-            real_targets = noisy_targets(real_logits, real_label, label_flip, rng)
-            fake_targets = noisy_targets(fake_logits, 0.0, label_flip, rng)
+            real_targets = noisy_targets(real_logits, real_label, 0.0, label_flip, rng)
+            fake_targets = noisy_targets(fake_logits, 0.0, 1.0, label_flip, rng)
             return d_loss(real_logits, fake_logits, real_targets, fake_targets)
         return flipped_d_loss, g_loss
     if real_label != 1.0:

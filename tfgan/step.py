@@ -171,8 +171,9 @@ def library_step(gan: GAN) -> Callable:
 
 class GAN:
     """The two networks, their optimizers, the random stream, the step counter, and the tricks composed
-    into `discriminate`, `d_loss`, `g_loss` and `draw_noise`. Everything a step changes lives here, and
-    all of it is saved in the run's checkpoints, so a resumed run goes on exactly where it stopped."""
+    into `discriminate`, `d_loss`, `g_loss` and `draw_noise`: everything a step reads or changes. The
+    trainer (`tfgan.train.GANTrainer`, a GAN) saves all of it in the run's checkpoints, with the EMA
+    generator and the dropout seeds, so a resumed run goes on exactly where it stopped."""
 
     def __init__(self, preset: Preset, generator: keras.Model, discriminator: keras.Model, seed: int = 0,
                  mixed_precision: bool = False, strategy: tf.distribute.Strategy | None = None):
@@ -284,8 +285,9 @@ class ScaledTape(tf.GradientTape):
         return super().gradient(target, sources, output_gradients=factor * tf.ones_like(target), **kwargs)
 
 
-def unscale_logs(gan: GAN, logs: dict, scales: tuple) -> dict:
-    """A ScaledTape's gradient norms, back in the units of the unscaled loss."""
+def unscale_logs(logs: dict, scales: tuple) -> dict:
+    """A ScaledTape's gradient norms divided by the loss scales read before the step (with several
+    replicas they stay each replica's share, as before ScaledTape)."""
     g_scale, d_scale = scales
     logs = dict(logs)
     if "g_grad_norm" in logs:

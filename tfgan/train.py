@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import math
 import os
 import time
@@ -34,6 +35,19 @@ from tfgan.runs.checkpoint import RunCheckpoint
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.runs.signals import StopRequests
 from tfgan.step import GAN, ScaledTape, fixed_noise, library_step, unscale_logs, update_ema
+
+
+class _OwnFunctionsTraceOncePerTrainer(logging.Filter):
+    """TensorFlow warns of "retracing" when several trainers in one process (a notebook makes one per
+    run) each trace their own copy of the loop's functions. Each traces once per trainer (the tests
+    count it), so for tfgan's own functions the warning says nothing and would only alarm."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "GANTrainer" in message)
+
+
+tf.get_logger().addFilter(_OwnFunctionsTraceOncePerTrainer())
 
 CHUNK_SECONDS = 0.25  # the work one compiled call aims at when steps_per_call is automatic
 MAX_STEPS_PER_CALL = 1000
@@ -60,7 +74,7 @@ class GANTrainer(GAN):
     """A GAN (`tfgan.step.GAN`) and its run directory: the step, frames, checkpoints, history, callbacks.
 
     The step is the library's for the preset (`tfgan.step.library_step`) unless you give your own:
-    `trainer.use_step(fn)` or `trainer.fit(..., step=fn)`. A step is a function of one batch that
+    `trainer.use_train_step(fn)` or `trainer.fit(..., train_step=fn)`. A step is a function of one batch that
     updates both networks and returns a dict of scalar tensors (its logs):
 
         def train_step(images):                        # a cGAN's batch is (images, labels)
@@ -73,10 +87,13 @@ class GANTrainer(GAN):
     For resume and `--deterministic` to hold, everything the step changes must be saved in the
     checkpoint: update `trainer.generator` / `trainer.discriminator` with `trainer.g_optimizer` /
     `trainer.d_optimizer`, and draw every random number from `trainer.rng` (`trainer.draw_noise(n)`;
-    `tf.random.normal` is not saved, so a resumed run would draw other noise). The loop adds the rest:
-    the step counter, the EMA generator, several steps per compiled call, frames, checkpoints, the
-    history, health warnings (from "d_loss", "D(x)", "D(G(z))" and "*_grad_norm" when the step logs
-    them), evaluation, the GIF and clean stops on signals. The step runs inside `tf.function`: no
+    `tf.random.normal` is not saved, so a resumed run would draw other noise). The preset's tricks reach
+    a step of your own only through `trainer.discriminate` (D behind DiffAugment, instance noise),
+    `trainer.d_loss` / `trainer.g_loss` (label smoothing, flips) and `trainer.draw_noise`. The loop adds
+    the rest: the step counter, the EMA generator, several steps per compiled call, frames, checkpoints,
+    the history, health warnings (from "d_loss" and "*_grad_norm" when the step logs them; a critic's
+    step logs "wasserstein" too, or its negative d_loss reads as a winning D), evaluation, the GIF and
+    clean stops on signals. The step runs inside `tf.function`: no
     Python side effects per step, and no `.numpy()`. It runs on one device; several replicas and
     mixed precision need the library's steps (their tape scales the losses).
 
@@ -105,7 +122,7 @@ class GANTrainer(GAN):
                          strategy=strategy)
         self.jit_compile = jit_compile
         self._sampling_state(preset, generator, discriminator, seed)
-        self.use_step(library_step(self))
+        self.use_train_step(library_step(self))
         self.run_dir = Path(run_dir)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.frame_samples: np.ndarray | None = None  # the samples of the latest progress frame
@@ -162,13 +179,15 @@ class GANTrainer(GAN):
 
     # --- the step, and k steps per compiled call --------------------------------------------------
 
-    def use_step(self, step: Callable[..., dict]) -> None:
+    def use_train_step(self, step: Callable[..., dict]) -> None:
         """Train with `step(batch) -> dict of scalar tensors` from now on (see the class docstring)."""
+        if step is getattr(self, "step_fn", None):
+            return  # already compiled: tracing it again would cost seconds and change nothing
         if not callable(step):
             raise TfganError(f"a train step must be a function of a batch, got {type(step).__name__}")
         if self.needs_scaling and not getattr(step, "library", False):
             raise TfganError("a step of your own runs on one device in float32: drop --mixed-precision and "
-                             "--distribute, or use the library's step")
+                             "--distribute (mixed_precision= and strategy= in Python), or use the library's step")
         self.step_fn = step
         # One step per call (XLA-compiled with jit_compile), and k steps per call around it.
         self.train_step = tf.function(self._counted_step, jit_compile=self.jit_compile)
@@ -185,7 +204,7 @@ class GANTrainer(GAN):
                                "with return {'d_loss': d_loss, 'g_loss': g_loss}")
         logs = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
         if scales is not None:
-            logs = unscale_logs(self, logs, scales)
+            logs = unscale_logs(logs, scales)
         if self.ema_generator is not None:
             update_ema(self.ema_generator, self.generator, self.step, self.preset.ema)
         self.step.assign_add(1)
@@ -344,7 +363,7 @@ class GANTrainer(GAN):
 
     def fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None = None,
             progress: bool = True, max_seconds: float | None = None,
-            stop_requests: StopRequests | None = None, step: Callable[..., dict] | None = None) -> FitResult:
+            stop_requests: StopRequests | None = None, train_step: Callable[..., dict] | None = None) -> FitResult:
         """Train until the step counter reaches `steps` (a total, so re-running resumes).
 
         A conditional GAN needs `labels` (one int per image); an unconditional one ignores them.
@@ -352,12 +371,12 @@ class GANTrainer(GAN):
         at equal wall time, or a 10-minute recipe); the end is a normal one: checkpoint, GIF, history.
         `stop_requests`: signal handling already set up by the caller (the CLI, from before the data
         loaded); a stop it caught before fit() began saves at once. Default: fit() sets up its own.
-        `step`: a train step of your own (see the class docstring), used from now on.
+        `train_step`: a train step of your own (see the class docstring), used from now on.
         """
         from tqdm.auto import tqdm
 
-        if step is not None:
-            self.use_step(step)
+        if train_step is not None:
+            self.use_train_step(train_step)
         fit_start, checkpoint_seconds_before = time.perf_counter(), self.checkpoint_seconds
         iterator, per_epoch = self._start_data(images, labels, steps)
         # With a time limit the last step is unknown: the bar counts steps and their rate, with no total.

@@ -67,14 +67,16 @@ def _sqrt_psd(mat: np.ndarray) -> np.ndarray:
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (the FID formula).
 
-    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))``. The estimate is biased
-    upward with few samples (the covariances are noisy), so compare numbers only at
-    equal sample counts, ideally against a real-vs-real floor.
+    The estimate is biased upward with few samples (the covariances are noisy), so compare numbers
+    only at equal sample counts, ideally against a real-vs-real floor.
     """
     a, b = _check_features(feats_a, feats_b, min_rows=2)
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a = np.cov(a, rowvar=False)
-    cov_b = np.cov(b, rowvar=False)
+    return frechet_distance_of_gaussians(a.mean(axis=0), np.cov(a, rowvar=False),
+                                         b.mean(axis=0), np.cov(b, rowvar=False))
+
+
+def frechet_distance_of_gaussians(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray) -> float:
+    """``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` (Dowson & Landau 1982; FID, Heusel et al. 2017)."""
     # tr((S_a S_b)^(1/2)) = tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)); the right-hand side is
     # symmetric PSD, so eigh works and no scipy.linalg.sqrtm (or scipy) is needed.
     sqrt_a = _sqrt_psd(cov_a)

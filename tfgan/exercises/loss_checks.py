@@ -3,11 +3,13 @@ penalty, weight clipping. Each probes values on known cases (a coin-toss D, a su
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
 from tfgan import losses
-from tfgan.exercises.probe import CheckResult, Misconception, NotDone, judge, not_done, scalar
+from tfgan.exercises.probe import CheckResult, Misconception, NotDone, judge, not_done, one_line, scalar
 
 LOG4 = float(np.log(4.0))
 
@@ -54,7 +56,7 @@ D_LOSS_MISTAKES = [
 ]
 
 
-def check_d_loss(fn) -> CheckResult:
+def check_d_loss(fn: Callable) -> CheckResult:
     """`fn(real_logits, fake_logits) -> scalar`: the standard discriminator loss on logits."""
     cases = _logit_cases()
     verified = (f"log 4 = {LOG4:.4f} at a coin-toss D (both logits 0), near 0 for a D that is sure and right, "
@@ -87,7 +89,7 @@ G_LOSS_MISTAKES = [
 ]
 
 
-def check_g_loss(fn) -> CheckResult:
+def check_g_loss(fn: Callable) -> CheckResult:
     """`fn(fake_logits) -> scalar`: the non-saturating generator loss."""
     cases = [(f,) for _, f in _logit_cases()] + [(tf.fill([8, 1], -10.0),)]
     verified = ("log 2 at a coin-toss D, near 0 when D accepts the fakes, and about 10 (a gradient of 1 per "
@@ -107,10 +109,13 @@ SMOOTHING_MISTAKES = [
                   lambda r, f: _bce(r, 0.1) + _bce(f, 0.0)),
     Misconception("It does not smooth at all", "use the target 0.9 for the real images",
                   lambda r, f: _bce(r, 1.0) + _bce(f, 0.0)),
+    Misconception("It uses Keras's label_smoothing=0.1, which moves both targets halfway (0.95 for real, 0.05 "
+                  "for fake)", "one-sided smoothing sets the real target to 0.9 and leaves the fakes at 0",
+                  lambda r, f: _bce(r, 0.95) + _bce(f, 0.05)),
 ]
 
 
-def check_label_smoothing(fn) -> CheckResult:
+def check_label_smoothing(fn: Callable) -> CheckResult:
     """`fn(real_logits, fake_logits) -> scalar`: D's loss with one-sided label smoothing (real target 0.9)."""
     return judge("label_smoothing", fn, lambda r, f: losses.nonsaturating_d_loss(r, f, real_label=0.9),
                  _logit_cases(), "real images aimed at 0.9, fakes at 0: D's best logit for a real image is now "
@@ -122,7 +127,7 @@ def optimal_discriminator(p_data, p_g):
     return np.asarray(p_data) / (np.asarray(p_data) + np.asarray(p_g))
 
 
-def check_optimal_discriminator(fn) -> CheckResult:
+def check_optimal_discriminator(fn: Callable) -> CheckResult:
     """`fn(p_data, p_g) -> D*`: the best discriminator for fixed G, from the two densities (numpy arrays)."""
     rng = np.random.default_rng(1)
     cases = [(np.array([0.2, 1.0, 3.0]), np.array([0.2, 1.0, 3.0])),
@@ -155,18 +160,18 @@ class _LinearCritic:
         return tf.reduce_sum(x * self.w, axis=list(range(1, x.shape.rank)))[:, None]
 
 
-def check_gradient_penalty(fn) -> CheckResult:
+def check_gradient_penalty(fn: Callable) -> CheckResult:
     """`fn(critic, real_images, fake_images) -> scalar`: WGAN-GP's penalty, α drawn by fn itself."""
     name, shape, batch = "gradient_penalty", (8, 8, 1), 256
     real, fake = tf.ones([batch, *shape]), tf.zeros([batch, *shape])
     try:
-        value = scalar(fn, (_LinearCritic(shape, 3.0), real, fake))
+        value = scalar(fn, (_LinearCritic(shape, 3.0), real, fake), copy_args=False)
         alphas_critic = _LinearCritic(shape, 1.0)
-        scalar(fn, (alphas_critic, real, fake))
+        scalar(fn, (alphas_critic, real, fake), copy_args=False)  # it records what it is shown
     except NotDone:
         return not_done(name)
     except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-        return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        return CheckResult(name, False, one_line(e))
     wrong_norms = {9.0: "the squared norm itself (‖∇‖², not (‖∇‖ - 1)²)", 3.0: "the norm itself (‖∇‖, not its "
                    "distance from 1)", 64.0: "the squared norm's distance from 1 ((‖∇‖² - 1)², not (‖∇‖ - 1)²)",
                    2.0: "the distance from 1 without squaring it"}
@@ -188,15 +193,19 @@ def check_gradient_penalty(fn) -> CheckResult:
     if problem:
         return CheckResult(name, False, problem)
     zero = _LinearCritic(shape, 0.0)  # a zero gradient: sqrt's derivative is infinite at 0
-    with tf.GradientTape() as tape:
-        penalty = fn(zero, real[:8], fake[:8])
-    grad = tape.gradient(penalty, zero.w) if tf.is_tensor(penalty) else None
+    try:
+        with tf.GradientTape() as tape:
+            penalty = fn(zero, real[:8], fake[:8])
+        grad = tape.gradient(penalty, zero.w) if tf.is_tensor(penalty) else None
+    except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
+        return CheckResult(name, False, one_line(e))
     if grad is None:
         return CheckResult(name, False, "the penalty has no gradient with respect to the critic's weights: keep it "
                            "in TensorFlow (no .numpy()) and take the inner gradient with a GradientTape")
     if not np.all(np.isfinite(grad.numpy())):
         return CheckResult(name, False, "Where the critic's gradient is 0 the penalty's gradient is NaN: sqrt of a "
-                           "zero norm. Hint: tf.sqrt(tf.reduce_sum(tf.square(g), axis) + 1e-12)")
+                           "zero norm (the paper's code has it too, and a trained critic rarely reaches 0, but "
+                           "one NaN ends a run). Hint: tf.sqrt(tf.reduce_sum(tf.square(g), axis) + 1e-12)")
     alpha = x_hat[:, 0]
     return CheckResult(name, True, f"(‖∇f‖ - 1)² = 4 for a critic of gradient norm 3, one norm per example; α drawn "
                        f"per example, uniform on [0, 1] (mean {alpha.mean():.2f}, spread {alpha.std():.2f} over "
@@ -224,7 +233,7 @@ def _alpha_problem(x_hat: np.ndarray) -> str | None:
 # --- weight clipping ---------------------------------------------------------------------------------
 
 
-def check_weight_clipping(fn) -> CheckResult:
+def check_weight_clipping(fn: Callable) -> CheckResult:
     """`fn(variables, clip_value)`: clip every variable into [-c, c] in place (the original WGAN)."""
     name = "weight_clipping"
     values = [np.linspace(-0.5, 0.5, 12, dtype=np.float32).reshape(3, 4), np.array([0.004, -0.02, 0.3], np.float32)]
@@ -234,7 +243,7 @@ def check_weight_clipping(fn) -> CheckResult:
     except NotImplementedError:
         return not_done(name)
     except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-        return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        return CheckResult(name, False, one_line(e))
     got = [v.numpy() for v in variables]
     want = [np.clip(v, -0.01, 0.01) for v in values]
     if all(np.allclose(g, v) for g, v in zip(got, values)):

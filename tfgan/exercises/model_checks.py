@@ -3,12 +3,15 @@ generator, the discriminator, a cGAN's label input, slerp, the EMA update and th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan.evaluation import metrics
-from tfgan.exercises.probe import CheckResult, Misconception, judge, not_done
+from tfgan.evaluation.metrics import frechet_distance_of_gaussians
+from tfgan.exercises.probe import CheckResult, Misconception, judge, not_done, one_line
+from tfgan.tricks.latent import slerp
 
 
 def _built(name: str, fn, *args) -> keras.Model | CheckResult:
@@ -18,13 +21,15 @@ def _built(name: str, fn, *args) -> keras.Model | CheckResult:
     except NotImplementedError:
         return not_done(name)
     except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-        return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        return CheckResult(name, False, one_line(e))
     if not isinstance(model, keras.Model):
         return CheckResult(name, False, f"it returned {type(model).__name__}, not a keras.Model")
+    if not model.built or not model.inputs:
+        return CheckResult(name, False, "the model has no input shape yet: start it with keras.Input(...)")
     return model
 
 
-def check_generator(fn) -> CheckResult:
+def check_generator(fn: Callable) -> CheckResult:
     """`fn(latent_dim) -> keras.Model`: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1]."""
     name = "generator"
     model = _built(name, fn, 16)
@@ -50,7 +55,7 @@ def check_generator(fn) -> CheckResult:
                        "different noise gives different images")
 
 
-def check_discriminator(fn) -> CheckResult:
+def check_discriminator(fn: Callable) -> CheckResult:
     """`fn(image_shape) -> keras.Model`: images (batch, 28, 28, 1) -> one logit each, (batch, 1)."""
     name = "discriminator"
     model = _built(name, fn, (28, 28, 1))
@@ -61,9 +66,13 @@ def check_discriminator(fn) -> CheckResult:
                            "image. Hint: Flatten, then Dense(1)")
     last = model.layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", "linear")
-    if activation != "linear":
-        return CheckResult(name, False, f"its last layer applies {activation}: D must return logits, which the "
-                           "losses turn into probabilities. Hint: Dense(1) without an activation")
+    # A logit is unbounded: on wildly different inputs a linear head leaves [0, 1] somewhere.
+    probes = tf.random.stateless_normal([32, 28, 28, 1], seed=[0, 2]) * tf.linspace(0.1, 1000.0, 32)[:, None, None, None]
+    outputs = model(probes, training=False).numpy()
+    if activation != "linear" or (outputs.min() >= 0 and outputs.max() <= 1):
+        what = f"its last layer applies {activation}" if activation != "linear" else "its outputs never leave [0, 1]"
+        return CheckResult(name, False, f"{what}: D must return logits, which the losses turn into probabilities. "
+                           "Hint: Dense(1) without an activation, and no sigmoid after it")
     if any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
         note = " (it has BatchNorm: fine for a DCGAN, but not as a WGAN-GP critic, whose penalty is per example)"
     else:
@@ -71,35 +80,32 @@ def check_discriminator(fn) -> CheckResult:
     return CheckResult(name, True, f"(batch, 28, 28, 1) -> (batch, 1) raw logits, no sigmoid{note}")
 
 
-def check_cgan_input(fn) -> CheckResult:
+def check_cgan_input(fn: Callable) -> CheckResult:
     """`fn(noise, labels, num_classes) -> tensor`: a cGAN generator's input, z with the one-hot label
     appended (batch, latent_dim + num_classes)."""
     rng = np.random.default_rng(2)
     cases = [(tf.constant(rng.normal(size=(6, 4)), tf.float32), tf.constant([0, 3, 9, 3, 1, 0]), 10),
              (tf.constant(rng.normal(size=(3, 8)), tf.float32), tf.constant([2, 1, 0]), 3)]
 
-    def reference(noise, labels, num_classes):
-        return tf.concat([noise, tf.one_hot(labels, num_classes)], axis=1)
-
     mistakes = [Misconception("It appends the label as a number: the network would read 9 as 'more' than 3",
                               "one-hot it: tf.one_hot(labels, num_classes)",
-                              lambda z, y, k: tf.concat([z, tf.cast(y, tf.float32)[:, None]], axis=1)),
-                Misconception("It puts the label before the noise", "that works too, but this check (and "
-                              "tfgan's models) expect [z, one_hot(label)]",
-                              lambda z, y, k: tf.concat([tf.one_hot(y, k), z], axis=1))]
-    return judge("cgan_input", fn, reference, cases, "z unchanged in the first latent_dim columns, the label "
-                 "one-hot in the last num_classes", mistakes)
+                              lambda z, y, k: tf.concat([z, tf.cast(y, tf.float32)[:, None]], axis=1))]
+    verified = "z unchanged in the first latent_dim columns, the label one-hot in the last num_classes"
+    result = judge("cgan_input", fn, one_hot_input, cases, verified, mistakes)
+    if not result.passed and result.done:  # the label first is as good an input
+        first = judge("cgan_input", fn, lambda z, y, k: tf.concat([tf.one_hot(y, k), z], axis=1), cases, verified)
+        if first.passed:
+            return CheckResult("cgan_input", True, "the one-hot label, then z: as good an input as tfgan's order "
+                               "(z first), since the first layer sees both")
+    return result
 
 
-def slerp(z0, z1, t):
-    """Spherical interpolation (Shoemake 1985; White 2016 for GAN latent spaces)."""
-    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
-    cos = np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
-    omega = np.arccos(np.clip(cos, -1, 1))
-    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+def one_hot_input(noise, labels, num_classes):
+    """A conditional generator's input: z with the one-hot label appended (Mirza & Osindero 2014)."""
+    return tf.concat([noise, tf.one_hot(labels, num_classes)], axis=1)
 
 
-def check_slerp(fn) -> CheckResult:
+def check_slerp(fn: Callable) -> CheckResult:
     """`fn(z0, z1, t) -> z`: the point a fraction t along the great circle from z0 to z1."""
     rng = np.random.default_rng(3)
     z0, z1 = rng.normal(size=16), rng.normal(size=16)
@@ -116,7 +122,7 @@ def ema_update(average, weights, decay):
     return decay * np.asarray(average) + (1.0 - decay) * np.asarray(weights)
 
 
-def check_ema_update(fn) -> CheckResult:
+def check_ema_update(fn: Callable) -> CheckResult:
     """`fn(average, weights, decay) -> new average`: one step of G's exponential moving average."""
     rng = np.random.default_rng(4)
     cases = [(rng.normal(size=5), rng.normal(size=5), 0.999), (np.zeros(3), np.ones(3), 0.9),
@@ -128,7 +134,7 @@ def check_ema_update(fn) -> CheckResult:
                  "from zeros with decay 0.9 the average is 0.1", mistakes)
 
 
-def check_frechet_distance(fn) -> CheckResult:
+def check_frechet_distance(fn: Callable) -> CheckResult:
     """`fn(mu1, sigma1, mu2, sigma2) -> float`: the Fréchet distance of two Gaussians (FID's formula)."""
     rng = np.random.default_rng(5)
     a, b = rng.normal(size=(400, 4)), rng.normal(size=(400, 4)) @ np.diag([1.0, 2.0, 0.5, 1.0]) + 0.7
@@ -146,15 +152,7 @@ def check_frechet_distance(fn) -> CheckResult:
                               lambda m1, s1, m2, s2: np.sum((m1 - m2) ** 2)
                               + np.trace(s1 + s2 - 2 * np.sqrt(np.abs(s1 @ s2)))),
                 Misconception("It does not square the distance between the means", "the first term is |μ1 - μ2|²",
-                              lambda m1, s1, m2, s2: np.linalg.norm(m1 - m2) + frechet_distance_of_gaussians(m1, s1, m1, s2))]
-    return judge("frechet_distance", fn, frechet_distance_of_gaussians, cases, "0 for identical Gaussians, |Δμ|² + (σ1 - σ2)² per axis "
-                 "for diagonal ones, and tfgan's own value on real statistics", mistakes)
-
-
-def frechet_distance_of_gaussians(mu1, sigma1, mu2, sigma2) -> float:
-    """The reference, through tfgan.metrics' matrix square root."""
-    sqrt1 = metrics._sqrt_psd(sigma1)
-    middle = sqrt1 @ sigma2 @ sqrt1
-    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    diff = np.asarray(mu1) - np.asarray(mu2)
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+                              lambda m1, s1, m2, s2: np.linalg.norm(m1 - m2)
+                              + frechet_distance_of_gaussians(m1, s1, m1, s2))]
+    return judge("frechet_distance", fn, frechet_distance_of_gaussians, cases, "0 for identical Gaussians, "
+                 "|Δμ|² + (σ1 - σ2)² per axis for diagonal ones, and tfgan's own value on real statistics", mistakes)

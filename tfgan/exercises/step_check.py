@@ -12,7 +12,7 @@ import numpy as np
 from tfgan import presets, run
 from tfgan.data import Images, toy
 from tfgan.errors import TfganError
-from tfgan.exercises.probe import CheckResult
+from tfgan.exercises.probe import CheckResult, one_line
 
 STEPS = 400  # a few seconds on a 2-core CPU
 EVERY = 50  # how often the samples' distance from the data is measured
@@ -42,7 +42,7 @@ def _train(make_step: Callable, run_dir: Path, points: np.ndarray, steps: int, d
 
         measure.every = EVERY
         trainer.callbacks.append(measure)
-    trainer.fit(points, steps, progress=False, step=step)
+    trainer.fit(points, steps, progress=False, train_step=step)
     return trainer
 
 
@@ -64,7 +64,7 @@ def check_train_step(make_step: Callable) -> CheckResult:
         except TfganError as e:
             return CheckResult(name, False, str(e))
         except Exception as e:  # noqa: BLE001 (a student's code may raise anything: say what, in one line)
-            return CheckResult(name, False, f"it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            return CheckResult(name, False, one_line(e))
         logs = trained.history[-1]
         problem = _update_problem(trained, g0, d0, logs)
         if problem:
