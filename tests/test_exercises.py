@@ -43,6 +43,20 @@ def test_a_stub_is_not_done_and_use_falls_back_to_the_reference(capsys):
     assert "reference answer" in capsys.readouterr().out
 
 
+def test_a_wrong_answer_is_named_and_the_notebook_goes_on_with_the_reference(capsys):
+    def swapped(real_logits, fake_logits):
+        return BCE(tf.zeros_like(real_logits), real_logits) + BCE(tf.ones_like(fake_logits), fake_logits)
+
+    assert exercises.use("d_loss", swapped) is losses.nonsaturating_d_loss
+    printed = capsys.readouterr().out
+    assert printed.startswith("✗ d_loss: It swaps the labels") and "reference answer" in printed
+
+    def right(real_logits, fake_logits):
+        return BCE(tf.ones_like(real_logits), real_logits) + BCE(tf.zeros_like(fake_logits), fake_logits)
+
+    assert exercises.use("d_loss", right) is right
+
+
 # --- D's and G's losses -----------------------------------------------------------------------------
 
 
