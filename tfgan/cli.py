@@ -301,7 +301,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
         overrides["diffaugment"] = args.diffaugment
     overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
-                     g_dropout=args.g_dropout, g_upsample=args.g_upsample, d_dropout=args.d_dropout, acgan=args.acgan or None,
+                     g_dropout=args.g_dropout, g_upsample=args.g_upsample, d_dropout=args.d_dropout,
+                     acgan=args.acgan or None,
                      spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     with StopRequests() as stop:

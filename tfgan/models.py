@@ -87,7 +87,8 @@ def upsampling(filters: int, kind: str = "transpose", **conv_kwargs) -> list:
     if kind == "transpose":
         return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", **conv_kwargs)]
     if kind == "resize":
-        return [layers.UpSampling2D(2, interpolation="nearest"), layers.Conv2D(filters, 3, padding="same", **conv_kwargs)]
+        return [layers.UpSampling2D(2, interpolation="nearest"),
+                layers.Conv2D(filters, 3, padding="same", **conv_kwargs)]
     raise TfganError(f"unknown upsampling '{kind}': choose one of {', '.join(UPSAMPLINGS)}")
 
 
@@ -101,7 +102,7 @@ def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1, d
         return [layers.BatchNormalization()] if batchnorm else []
 
     def up(filters: int, **kwargs) -> list:
-        return upsampling(filters, upsample, use_bias=kwargs.pop("use_bias", True), **kwargs)
+        return upsampling(filters, upsample, **kwargs)
 
     # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
     maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
@@ -402,10 +403,6 @@ def build(
     standard GAN loss finds hard to train). g_upsample="resize" builds the unconditional 'mnist'
     generator with resize-convolutions instead of transposed ones (see `upsampling`).
     """
-    if g_upsample != "transpose" and (architecture != "mnist" or num_classes):
-        upsampling(1, g_upsample)  # an unknown name gets its own message
-        raise TfganError(f"--g-upsample {g_upsample} is built for the unconditional 'mnist' models only, not "
-                         f"'{architecture}'{' with classes' if num_classes else ''}")
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
                                       acgan, g_dropout, d_dropout, hidden, g_batchnorm, g_upsample)
     if spectral_norm:
@@ -419,13 +416,18 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
         if architecture != "toy" or not is_toy(image_shape):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
                              f"'{architecture}' for data of shape {tuple(image_shape)}")
-        if num_classes or acgan or hidden or not g_batchnorm:
-            raise TfganError("the toy models take no classes, --acgan, --hidden or g_batchnorm")
+        if num_classes or acgan or hidden or not g_batchnorm or g_upsample != "transpose":
+            raise TfganError("the toy models take no classes, --acgan, --hidden, g_batchnorm or --g-upsample")
         return toy_generator(latent_dim, width, g_dropout), toy_discriminator(width)
     h, w, c = image_shape
     if (num_classes or acgan or g_dropout) and architecture != "mnist":
-        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' (or 'toy') models, not "
-                         f"'{architecture}'")
+        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models (G dropout: or "
+                         f"the 'toy' ones), not '{architecture}'")
+    if g_upsample not in UPSAMPLINGS:
+        raise TfganError(f"unknown upsampling '{g_upsample}': choose one of {', '.join(UPSAMPLINGS)}")
+    if g_upsample != "transpose" and (architecture != "mnist" or num_classes):
+        raise TfganError(f"--g-upsample {g_upsample} is built for the unconditional 'mnist' models only, not "
+                         f"'{architecture}'{' with classes' if num_classes else ''}")
     if not g_batchnorm and (architecture != "mnist" or num_classes):
         raise TfganError(f"a generator without BatchNorm is built for the unconditional 'mnist' models only, "
                          f"not '{architecture}'{' with classes' if num_classes else ''}")

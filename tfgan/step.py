@@ -312,7 +312,8 @@ def fixed_noise(preset: Preset, latent_dim: int, seed: int) -> tuple[tf.Tensor, 
     labels = None
     if preset.num_classes > 0:
         cols = math.isqrt(preset.num_samples)
-        noise = tf.tile(latent.draw(noise_rng, [cols, latent_dim], preset.latent), [preset.num_samples // cols, 1])
+        column_noise = latent.draw(noise_rng, [cols, latent_dim], preset.latent)
+        noise = tf.tile(column_noise, [preset.num_samples // cols, 1])
         labels = tf.constant(np.arange(preset.num_samples) // cols % preset.num_classes, tf.int32)
     else:
         noise = latent.draw(noise_rng, [preset.num_samples, latent_dim], preset.latent)

@@ -34,7 +34,7 @@ def checkerboard_share(images) -> float:
     component whose row or column frequency is N/2, the line of stripes and checks a stride-2
     upsampling paints. Even image sizes only."""
     power = _power(images)
-    n, h, w = power.shape
+    h, w = power.shape[1:]
     if h % 2 or w % 2:
         raise ValueError(f"checkerboard_share needs even image sizes, got {h}×{w}")
     nyquist = power[:, h // 2, :].sum() + power[:, :, w // 2].sum() - power[:, h // 2, w // 2].sum()

@@ -1,6 +1,6 @@
 """Notebook 06's lab: the same settings trained on a 2-D toy dataset over several seeds and scored by
-their mode metrics (`experiment`, `format_rows`, `summarise`), and trails of where the fixed noise's samples go
-while training (`SampleTrail`, `jitter`)."""
+their mode metrics (`experiment`, `format_rows`, `summarise`, `rescored`), and trails of where the fixed
+noise's samples go while training (`SampleTrail`, `jitter`)."""
 
 from __future__ import annotations
 
@@ -72,16 +72,15 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-
 def summarise(groups: dict[str, list[dict]]) -> str:
     """One line per experiment (label -> its rows over seeds): mean modes covered, the seeds that
     covered them all, mean high-quality share and KL, and the mean seconds a run took."""
     lines = [f"{'experiment':34s} {'modes':>6s} {'all modes':>9s} {'high-quality':>12s} {'KL':>6s} {'s/run':>6s}"]
     for label, rows in groups.items():
         full = sum(r["modes_covered"] == r["modes_total"] for r in rows)
-        lines.append(f"{label:34s} {np.mean([r['modes_covered'] for r in rows]):6.1f} {full:>5d} of {len(rows):<1d} "
-                     f"{np.mean([r['high_quality'] for r in rows]):12.1%} {np.mean([r['kl_modes'] for r in rows]):6.3f} "
-                     f"{np.mean([r['seconds'] for r in rows]):6.1f}")
+        mean = {key: np.mean([r[key] for r in rows]) for key in ("modes_covered", "high_quality", "kl_modes", "seconds")}
+        lines.append(f"{label:34s} {mean['modes_covered']:6.1f} {full:>5d} of {len(rows):<1d} "
+                     f"{mean['high_quality']:12.1%} {mean['kl_modes']:6.3f} {mean['seconds']:6.1f}")
     return "\n".join(lines)
 
 
