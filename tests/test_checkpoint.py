@@ -91,3 +91,16 @@ def test_garbage_or_future_config_is_one_line_and_changes_nothing(tmp_path, digi
     assert (tmp_path / "config.json").read_text() == content
     trainer, _ = _start(tmp_path, digits, fresh=True)  # --fresh still starts over
     assert int(trainer.step) == 0
+
+
+def test_a_resize_convolution_run_refuses_a_transposed_one_and_old_configs_mean_transposed(tmp_path, digits):
+    import json
+
+    trainer, images = _start(tmp_path, digits)
+    trainer.fit(images.images, 5, progress=False)
+    with pytest.raises(CheckpointMismatch, match="g_upsample transpose ≠ resize"):
+        _start(tmp_path, digits, TINY.replace(g_upsample="resize"))
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["g_upsample"]  # as a tfgan without the setting wrote it
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert int(_start(tmp_path, digits)[0].step) == 5

@@ -13,7 +13,15 @@ def test_sphere_samples_have_radius_sqrt_dim():
     np.testing.assert_allclose(np.linalg.norm(z, axis=1), 8.0, rtol=1e-5)
     assert np.ptp(np.linalg.norm(latent.sample_latent(50, 64, "gaussian", seed=1), axis=1)) > 0.5
     with pytest.raises(TfganError, match="unknown latent"):
-        latent.sample_latent(2, 4, "uniform")
+        latent.sample_latent(2, 4, "cauchy")
+
+
+def test_uniform_latent_fills_the_cube_in_numpy_and_tensorflow():
+    z = latent.sample_latent(4000, 8, "uniform", seed=0)
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.99 and z.max() > 0.99
+    assert abs(float(z.mean())) < 0.05
+    t = np.asarray(latent.draw(tf.random.Generator.from_seed(0), [4000, 8], "uniform"))
+    assert t.min() >= -1 and t.max() <= 1 and abs(float(t.mean())) < 0.05
 
 
 def test_slerp_ends_and_keeps_the_norm():

@@ -173,3 +173,35 @@ def test_a_generator_without_batchnorm_has_none_and_keeps_its_biases():
     assert len([layer for layer in g_bn.layers if isinstance(layer, keras.layers.BatchNormalization)]) == 3
     with pytest.raises(TfganError, match="unconditional 'mnist' models only"):
         models.build("dcgan", 16, (64, 64, 3), width=8, g_batchnorm=False)
+
+
+def test_toy_generator_dropout_is_random_only_in_training_passes():
+    import numpy as np
+    import tensorflow as tf
+
+    noise = tf.constant(np.random.default_rng(0).normal(size=(64, 16)), tf.float32)
+    g, _ = models.build("toy", 16, (2,), g_dropout=0.3)
+    assert any(type(layer).__name__ == "Dropout" for layer in g.layers)
+    assert not np.allclose(g(noise, training=True), g(noise, training=True))
+    np.testing.assert_array_equal(g(noise, training=False), g(noise, training=False))
+
+
+def test_resize_convolution_generator_has_no_transposed_convolution():
+    g, _ = models.build("mnist", 16, (28, 28, 1), width=8, g_upsample="resize")
+    kinds = [type(layer).__name__ for layer in g.layers]
+    assert g.output_shape == (None, 28, 28, 1)
+    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 2
+    transposed, _ = models.build("mnist", 16, (28, 28, 1), width=8)
+    assert "UpSampling2D" not in [type(layer).__name__ for layer in transposed.layers]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"architecture": "mnist", "g_upsample": "bilinear"}, "unknown upsampling 'bilinear'"),
+    ({"architecture": "dcgan", "g_upsample": "resize"}, "unconditional 'mnist' models only"),
+    ({"architecture": "toy", "g_upsample": "resize"}, "--g-upsample"),
+])
+def test_upsampling_choices_that_do_not_exist_are_refused(kwargs, message):
+    architecture = kwargs.pop("architecture")
+    shape = {"mnist": (28, 28, 1), "dcgan": (64, 64, 3), "toy": (2,)}[architecture]
+    with pytest.raises(TfganError, match=message):
+        models.build(architecture, 16, shape, **kwargs)

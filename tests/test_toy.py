@@ -146,3 +146,22 @@ def test_wgan_gp_covers_more_modes_than_the_standard_gan(tmp_path):
     wgan = experiments.experiment(presets.with_loss(base, "wgan-gp"), "ring8", 3000, (1,), tmp_path, "wgan")
     modes = standard[0]["modes_covered"], wgan[0]["modes_covered"]
     assert modes[1] >= 7 and modes[1] >= modes[0] + 4, modes  # measured: 8 against 1
+
+
+def test_lab_summary_and_rescoring_of_runs_with_dropout_kept_on(tmp_path):
+    base = presets.get_preset("toy-gan").replace(batch_size=64, sample_every=10**6, checkpoint_every=10**6,
+                                                 g_dropout=0.5)
+    rows = experiments.experiment(base, "ring8", 10, (0, 1), tmp_path, "G dropout")
+    assert [r["seed"] for r in rows] == [0, 1] and all(int(r["trainer"].step) == 10 for r in rows)
+    draw = lambda t: t.generator(t.sample_noise, training=False)
+    again = experiments.rescored(rows, "ring8", "fixed noise", draw)
+    assert [r["label"] for r in again] == ["fixed noise"] * 2
+    assert [r["seconds"] for r in again] == [r["seconds"] for r in rows]
+    direct = toy_metrics.mode_metrics(np.asarray(draw(rows[1]["trainer"])), "ring8")
+    assert {k: again[1][k] for k in direct} == direct
+    kept_on = experiments.rescored(rows, "ring8", "on", lambda t: t.generator(t.sample_noise, training=True))
+    assert kept_on[0]["modes_total"] == 8
+    fake = [{"label": "x", "seed": s, "modes_covered": m, "modes_total": 8, "high_quality": q, "kl_modes": k,
+             "seconds": 2.0} for s, m, q, k in ((0, 8, 0.9, 0.1), (1, 6, 0.7, 0.3), (2, 8, 0.8, 0.2))]
+    line = experiments.summarise({"a trick": fake}).splitlines()[1]
+    assert line.split() == ["a", "trick", "7.3", "2", "of", "3", "80.0%", "0.200", "2.0"]

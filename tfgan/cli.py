@@ -104,9 +104,12 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
     train.add_argument("--label-flip", type=float, help="noisy labels: flip D's targets with this probability")
     train.add_argument("--instance-noise", type=float,
                        help="σ of Gaussian noise added to D's inputs, annealed to 0 over training")
-    train.add_argument("--latent", choices=["gaussian", "sphere"], help="how z is drawn")
+    train.add_argument("--latent", choices=["gaussian", "sphere", "uniform"], help="how z is drawn")
     train.add_argument("--spectral-norm", action="store_true", help="spectral normalisation in D")
-    train.add_argument("--g-dropout", type=float, help="dropout rate in G (the 28×28 models)")
+    train.add_argument("--g-dropout", type=float, help="dropout rate in G (the 28×28 and toy models)")
+    train.add_argument("--g-upsample", choices=["transpose", "resize"],
+                       help="how the 28×28 G doubles its size: transposed convolutions (the default) or "
+                            "nearest-neighbour resizing and a convolution (no checkerboard)")
     train.add_argument("--d-dropout", type=float, help="dropout rate in D (the 28×28 models)")
     train.add_argument("--diffaugment", metavar="POLICY",
                        help="DiffAugment for small datasets: color,translation,cutout (any of them)")
@@ -298,7 +301,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment.parse_policy(args.diffaugment)  # an unknown name fails here, before any data loads
         overrides["diffaugment"] = args.diffaugment
     overrides.update(label_flip=args.label_flip, instance_noise=args.instance_noise, latent=args.latent,
-                     g_dropout=args.g_dropout, d_dropout=args.d_dropout, acgan=args.acgan or None,
+                     g_dropout=args.g_dropout, g_upsample=args.g_upsample, d_dropout=args.d_dropout,
+                     acgan=args.acgan or None,
                      spectral_norm=args.spectral_norm or None)
     preset = preset.replace(**{k: v for k, v in overrides.items() if v is not None})
     with StopRequests() as stop:

@@ -72,13 +72,37 @@ def tutorial_discriminator(image_shape: ImageShape = (28, 28, 1)) -> keras.Seque
 # --- tfgan's 28×28 models: the tutorial's shape, narrower and with 4×4 kernels (faster on a CPU) ----
 
 
-def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
-                    dropout: float = 0.0, hidden: int = 0, batchnorm: bool = True) -> keras.Sequential:
+UPSAMPLINGS = ("transpose", "resize")
+
+
+def upsampling(filters: int, kind: str = "transpose", **conv_kwargs) -> list:
+    """Layers that double an image's height and width.
+
+    "transpose": a 4×4 transposed convolution of stride 2, as in DCGAN. Each output pixel is a sum of
+    kernel taps, and which taps depends on the pixel's parity, so a kernel that has not learned to
+    balance them paints a period-2 checkerboard (Odena, Dumoulin & Olah 2016, "Deconvolution and
+    checkerboard artifacts"). "resize": nearest-neighbour upsampling, then a 3×3 convolution of stride
+    1, their fix: every output pixel is made the same way, so no parity pattern can arise.
+    """
+    if kind == "transpose":
+        return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", **conv_kwargs)]
+    if kind == "resize":
+        return [layers.UpSampling2D(2, interpolation="nearest"),
+                layers.Conv2D(filters, 3, padding="same", **conv_kwargs)]
+    raise TfganError(f"unknown upsampling '{kind}': choose one of {', '.join(UPSAMPLINGS)}")
+
+
+def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1, dropout: float = 0.0,
+                    hidden: int = 0, batchnorm: bool = True, upsample: str = "transpose") -> keras.Sequential:
     """[Dense hidden ->] Dense 7·7·2w -> Conv2DTranspose w (4×4, stride 2) -> Conv2DTranspose channels,
     tanh; BatchNorm after each hidden layer unless `batchnorm` is False (the layers then keep their
-    biases)."""
+    biases). upsample="resize" doubles the size by nearest-neighbour resizing and a 3×3 convolution
+    instead of each transposed convolution (see `upsampling`)."""
     def norm() -> list:
         return [layers.BatchNormalization()] if batchnorm else []
+
+    def up(filters: int, **kwargs) -> list:
+        return upsampling(filters, upsample, **kwargs)
 
     # Dropout in G (Isola et al. 2017 use it as G's noise source) is off unless asked for.
     maybe_dropout = [layers.Dropout(dropout)] if dropout > 0 else []
@@ -93,11 +117,11 @@ def mnist_generator(latent_dim: int = 100, width: int = 64, channels: int = 1,
             layers.LeakyReLU(0.2),
             *maybe_dropout,
             layers.Reshape((7, 7, 2 * width)),  # 7×7
-            layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batchnorm),  # 14×14
+            *up(width, use_bias=not batchnorm),  # 14×14
             *norm(),
             layers.LeakyReLU(0.2),
             *maybe_dropout,
-            layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh"),  # 28×28
+            *up(channels, activation="tanh"),  # 28×28
         ],
         name="generator",
     )
@@ -250,13 +274,14 @@ def mlp_discriminator(image_shape: ImageShape = (28, 28, 1), width: int = 256):
 # --- 2-D toy data (tfgan.data.toy): small MLPs --------------------------------------------------------
 
 
-def toy_generator(latent_dim: int = 16, width: int = 128) -> keras.Sequential:
+def toy_generator(latent_dim: int = 16, width: int = 128, dropout: float = 0.0) -> keras.Sequential:
     """z -> 2-D point: three ReLU layers of `width` units and a linear output, as in the Unrolled-GAN
-    and VEEGAN mixture experiments (the points are not squashed into [-1, 1])."""
-    model = keras.Sequential(
-        [keras.Input((latent_dim,)), *[layers.Dense(width, activation="relu") for _ in range(3)], layers.Dense(2)],
-        name="generator",
-    )
+    and VEEGAN mixture experiments (the points are not squashed into [-1, 1]); `dropout` > 0 adds
+    Dropout after each ReLU layer."""
+    stack = []
+    for _ in range(3):
+        stack += [layers.Dense(width, activation="relu"), *([layers.Dropout(dropout)] if dropout > 0 else [])]
+    model = keras.Sequential([keras.Input((latent_dim,)), *stack, layers.Dense(2)], name="generator")
     return _check(model, (None, 2))
 
 
@@ -365,6 +390,7 @@ def build(
     d_dropout: float = 0.3,
     hidden: int = 0,
     g_batchnorm: bool = True,
+    g_upsample: str = "transpose",
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
@@ -374,28 +400,34 @@ def build(
     d_dropout sets the rate of the 'mnist' discriminators' Dropout layers (0: none), and hidden > 0 adds
     a fully connected layer of that many units to both 'mnist' or 'dcgan' models. g_batchnorm=False takes
     BatchNorm out of the unconditional 'mnist' generator (WGAN-GP paper, fig. 2: an architecture the
-    standard GAN loss finds hard to train).
+    standard GAN loss finds hard to train). g_upsample="resize" builds the unconditional 'mnist'
+    generator with resize-convolutions instead of transposed ones (see `upsampling`).
     """
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
-                                      acgan, g_dropout, d_dropout, hidden, g_batchnorm)
+                                      acgan, g_dropout, d_dropout, hidden, g_batchnorm, g_upsample)
     if spectral_norm:
         discriminator = with_spectral_norm(discriminator)
     return generator, discriminator
 
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
-           hidden, g_batchnorm):
+           hidden, g_batchnorm, g_upsample):
     if architecture == "toy" or is_toy(image_shape):
         if architecture != "toy" or not is_toy(image_shape):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
                              f"'{architecture}' for data of shape {tuple(image_shape)}")
-        if num_classes or acgan or g_dropout or hidden or not g_batchnorm:
-            raise TfganError("the toy models take no classes, --acgan, G dropout, --hidden or g_batchnorm")
-        return toy_generator(latent_dim, width), toy_discriminator(width)
+        if num_classes or acgan or hidden or not g_batchnorm or g_upsample != "transpose":
+            raise TfganError("the toy models take no classes, --acgan, --hidden, g_batchnorm or --g-upsample")
+        return toy_generator(latent_dim, width, g_dropout), toy_discriminator(width)
     h, w, c = image_shape
     if (num_classes or acgan or g_dropout) and architecture != "mnist":
-        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models, not "
-                         f"'{architecture}'")
+        raise TfganError(f"class conditioning, --acgan and G dropout need the 'mnist' models (G dropout: or "
+                         f"the 'toy' ones), not '{architecture}'")
+    if g_upsample not in UPSAMPLINGS:
+        raise TfganError(f"unknown upsampling '{g_upsample}': choose one of {', '.join(UPSAMPLINGS)}")
+    if g_upsample != "transpose" and (architecture != "mnist" or num_classes):
+        raise TfganError(f"--g-upsample {g_upsample} is built for the unconditional 'mnist' models only, not "
+                         f"'{architecture}'{' with classes' if num_classes else ''}")
     if not g_batchnorm and (architecture != "mnist" or num_classes):
         raise TfganError(f"a generator without BatchNorm is built for the unconditional 'mnist' models only, "
                          f"not '{architecture}'{' with classes' if num_classes else ''}")
@@ -418,7 +450,7 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
         if num_classes:
             return (cgan_generator(latent_dim, num_classes, width, c, dropout=g_dropout, hidden=hidden),
                     cgan_discriminator(image_shape, num_classes, width, dropout, acgan, hidden=hidden))
-        return (mnist_generator(latent_dim, width, c, g_dropout, hidden, g_batchnorm),
+        return (mnist_generator(latent_dim, width, c, g_dropout, hidden, g_batchnorm, g_upsample),
                 mnist_discriminator(image_shape, width, dropout, hidden))
     if architecture == "mlp":
         return mlp_generator(latent_dim, image_shape, width), mlp_discriminator(image_shape, width)

@@ -40,9 +40,10 @@ class Preset:
     # Tricks, all off by default:
     label_flip: float = 0.0  # noisy labels: swap D's real/fake targets with this probability
     instance_noise: float = 0.0  # σ of Gaussian noise added to D's inputs, annealed linearly to 0
-    latent: str = "gaussian"  # gaussian | sphere (z normalised to radius sqrt(latent_dim))
+    latent: str = "gaussian"  # gaussian | sphere (z normalised to radius sqrt(latent_dim)) | uniform
     spectral_norm: bool = False  # spectral normalisation of D's Conv2D / Dense layers
-    g_dropout: float = 0.0  # dropout rate in G (the 'mnist' models)
+    g_dropout: float = 0.0  # dropout rate in G (the 'mnist' and 'toy' models)
+    g_upsample: str = "transpose"  # transpose | resize: how the 'mnist' G doubles its size (see models)
     g_batchnorm: bool = True  # False: no BatchNorm in G (the unconditional 'mnist' models)
     diffaugment: str = ""  # DiffAugment policy for small datasets, e.g. "color,translation,cutout"
     steps: int = 3000  # default training length (generator updates)

@@ -239,10 +239,9 @@ class GAN:
         return discriminate
 
     def draw_noise(self, n) -> tf.Tensor:
-        """n latent vectors from the run's random stream: Gaussian, or on the sphere of radius
-        sqrt(latent_dim) (preset.latent)."""
-        z = self.rng.normal([n, self.latent_dim])
-        return latent.to_sphere(z) if self.preset.latent == "sphere" else z
+        """n latent vectors from the run's random stream: Gaussian, on the sphere of radius
+        sqrt(latent_dim), or uniform in [-1, 1] (preset.latent)."""
+        return latent.draw(self.rng, [n, self.latent_dim], self.preset.latent)
 
     def make_fakes(self, noise, labels=None):
         """G(z), or G(z, label) for a cGAN, in training mode."""
@@ -313,10 +312,9 @@ def fixed_noise(preset: Preset, latent_dim: int, seed: int) -> tuple[tf.Tensor, 
     labels = None
     if preset.num_classes > 0:
         cols = math.isqrt(preset.num_samples)
-        noise = tf.tile(noise_rng.normal([cols, latent_dim]), [preset.num_samples // cols, 1])
+        column_noise = latent.draw(noise_rng, [cols, latent_dim], preset.latent)
+        noise = tf.tile(column_noise, [preset.num_samples // cols, 1])
         labels = tf.constant(np.arange(preset.num_samples) // cols % preset.num_classes, tf.int32)
     else:
-        noise = noise_rng.normal([preset.num_samples, latent_dim])
-    if preset.latent == "sphere":
-        noise = latent.to_sphere(noise)
+        noise = latent.draw(noise_rng, [preset.num_samples, latent_dim], preset.latent)
     return noise, labels

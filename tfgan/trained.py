@@ -69,7 +69,8 @@ def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model,
     return generator, discriminator, config
 
 
-GENERATOR_FIELDS = ("width", "hidden", "latent_dim", "num_classes", "latent", "g_batchnorm", "g_dropout", "ema")
+GENERATOR_FIELDS = ("width", "hidden", "latent_dim", "num_classes", "latent", "g_batchnorm", "g_dropout",
+                    "g_upsample", "ema")
 
 
 def trained_step(run_dir: str | os.PathLike, preset: Preset) -> int:

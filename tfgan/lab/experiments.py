@@ -1,6 +1,6 @@
 """Notebook 06's lab: the same settings trained on a 2-D toy dataset over several seeds and scored by
-their mode metrics (`experiment`, `format_rows`), and trails of where the fixed noise's samples go
-while training (`SampleTrail`, `jitter`)."""
+their mode metrics (`experiment`, `format_rows`, `summarise`, `rescored`), and trails of where the fixed
+noise's samples go while training (`SampleTrail`, `jitter`)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,20 @@ def format_rows(rows: list[dict]) -> str:
                      f"{r['high_quality']:12.1%} {r['kl_modes']:6.3f} {len(r['warnings']):8d} {r['seconds']:4.0f}")
     return "\n".join(lines)
 
+
+def summarise(groups: dict[str, list[dict]]) -> str:
+    """One line per experiment (label -> its rows over seeds): mean modes covered, the seeds that
+    covered them all, mean high-quality share and KL, and the mean seconds a run took."""
+    lines = [f"{'experiment':34s} {'modes':>6s} {'all modes':>9s} {'high-quality':>12s} {'KL':>6s} {'s/run':>6s}"]
+    for label, rows in groups.items():
+        full = sum(r["modes_covered"] == r["modes_total"] for r in rows)
+        mean = {key: np.mean([r[key] for r in rows]) for key in ("modes_covered", "high_quality", "kl_modes", "seconds")}
+        lines.append(f"{label:34s} {mean['modes_covered']:6.1f} {full:>5d} of {len(rows):<1d} "
+                     f"{mean['high_quality']:12.1%} {mean['kl_modes']:6.3f} {mean['seconds']:6.1f}")
+    return "\n".join(lines)
+
+
+def rescored(rows: list[dict], dataset: str, label: str, draw) -> list[dict]:
+    """The same runs scored on other samples: `draw(trainer)` returns them (for example G with its
+    dropout left on); seconds and warnings are the runs' own."""
+    return [{**r, **mode_metrics(np.asarray(draw(r["trainer"])), dataset), "label": label} for r in rows]

@@ -23,7 +23,7 @@ from tfgan.errors import TfganError
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm")
+                     "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm", "g_upsample")
 
 
 class CheckpointMismatch(TfganError):
@@ -36,8 +36,9 @@ class CheckpointDamaged(TfganError):
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
-    # Configs written before the `hidden` and `g_batchnorm` settings existed describe their defaults.
-    defaults = {"hidden": 0, "g_batchnorm": True}
+    # Configs written before the `hidden`, `g_batchnorm` and `g_upsample` settings existed describe
+    # their defaults.
+    defaults = {"hidden": 0, "g_batchnorm": True, "g_upsample": "transpose"}
     saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:

@@ -1,8 +1,9 @@
-"""The latent space: how z is drawn (Gaussian or on a sphere).
+"""The latent space: how z is drawn (Gaussian, on a sphere, or uniform in a cube).
 
 In high dimensions Gaussian vectors all have norm close to sqrt(dim), so they live near a sphere of
 that radius anyway; `--latent sphere` puts them exactly on it (and spherical interpolation between
-two of them stays on it).
+two of them stays on it). `--latent uniform` draws each coordinate from U(-1, 1), as the DCGAN paper
+(Radford et al. 2015) did.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tfgan.media.animation import encode
 from tfgan.media.images import grid
 from tfgan.runs.files import atomic_write_bytes
 
-LATENT_KINDS = ("gaussian", "sphere")
+LATENT_KINDS = ("gaussian", "sphere", "uniform")
 
 
 def check_latent_kind(kind: str) -> str:
@@ -33,10 +34,21 @@ def to_sphere(z):
     return z * tf.sqrt(dim) / tf.maximum(tf.norm(z, axis=-1, keepdims=True), 1e-12)
 
 
+def draw(rng: tf.random.Generator, shape, kind: str = "gaussian") -> tf.Tensor:
+    """Latent vectors of `shape` from a TensorFlow random stream, as `kind` says (the training noise)."""
+    if kind == "uniform":
+        return rng.uniform(shape, -1.0, 1.0)
+    z = rng.normal(shape)
+    return to_sphere(z) if kind == "sphere" else z
+
+
 def sample_latent(num: int, latent_dim: int, kind: str = "gaussian", seed: int = 0) -> np.ndarray:
     """`num` latent vectors as a float32 numpy array (for sampling a trained generator)."""
-    z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    return np.asarray(to_sphere(z)) if check_latent_kind(kind) == "sphere" else z
+    rng = np.random.default_rng(seed)
+    if check_latent_kind(kind) == "uniform":
+        return rng.uniform(-1.0, 1.0, (num, latent_dim)).astype(np.float32)
+    z = rng.standard_normal((num, latent_dim)).astype(np.float32)
+    return np.asarray(to_sphere(z)) if kind == "sphere" else z
 
 
 def slerp(z0, z1, t):
