@@ -153,15 +153,27 @@ def test_lab_summary_and_rescoring_of_runs_with_dropout_kept_on(tmp_path):
                                                  g_dropout=0.5)
     rows = experiments.experiment(base, "ring8", 10, (0, 1), tmp_path, "G dropout")
     assert [r["seed"] for r in rows] == [0, 1] and all(int(r["trainer"].step) == 10 for r in rows)
-    draw = lambda t: t.generator(t.sample_noise, training=False)
-    again = experiments.rescored(rows, "ring8", "fixed noise", draw)
-    assert [r["label"] for r in again] == ["fixed noise"] * 2
+    again = experiments.rescored(rows, "ring8", "dropout off", training=False)
+    assert [r["label"] for r in again] == ["dropout off"] * 2
     assert [r["seconds"] for r in again] == [r["seconds"] for r in rows]
-    direct = toy_metrics.mode_metrics(np.asarray(draw(rows[1]["trainer"])), "ring8")
-    assert {k: again[1][k] for k in direct} == direct
-    kept_on = experiments.rescored(rows, "ring8", "on", lambda t: t.generator(t.sample_noise, training=True))
-    assert kept_on[0]["modes_total"] == 8
+    keys = ("modes_covered", "high_quality", "kl_modes")
+    assert [[r[k] for k in keys] for r in again] == [[r[k] for k in keys] for r in rows]  # same noise, same G
+    kept_on = experiments.rescored(rows, "ring8", "dropout on")
+    assert [r["high_quality"] for r in kept_on] != [r["high_quality"] for r in rows]
     fake = [{"label": "x", "seed": s, "modes_covered": m, "modes_total": 8, "high_quality": q, "kl_modes": k,
              "seconds": 2.0} for s, m, q, k in ((0, 8, 0.9, 0.1), (1, 6, 0.7, 0.3), (2, 8, 0.8, 0.2))]
     line = experiments.summarise({"a trick": fake}).splitlines()[1]
     assert line.split() == ["a", "trick", "7.3", "2", "of", "3", "80.0%", "0.200", "2.0"]
+
+
+def test_a_uniform_z_run_is_scored_on_uniform_noise(tmp_path):
+    from tfgan.trained import sample_images
+
+    base = presets.get_preset("toy-gan").replace(batch_size=64, sample_every=10**6, checkpoint_every=10**6,
+                                                 latent="uniform")
+    row = experiments.experiment(base, "ring8", 5, (3,), tmp_path, "uniform z", num=500)[0]
+    g = row["trainer"].generator
+    on_uniform = toy_metrics.mode_metrics(sample_images(g, 500, 16, 3, latent_kind="uniform"), "ring8")
+    on_gaussian = toy_metrics.mode_metrics(sample_images(g, 500, 16, 3), "ring8")
+    assert row["high_quality"] == on_uniform["high_quality"] and row["kl_modes"] == on_uniform["kl_modes"]
+    assert on_gaussian != on_uniform

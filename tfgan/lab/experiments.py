@@ -14,6 +14,7 @@ from tfgan.data.toy import check_toy_name
 from tfgan.evaluation.toy_metrics import mode_metrics
 from tfgan.run import start_run
 from tfgan.trained import sample_images
+from tfgan.tricks.latent import sample_latent
 
 
 class SampleTrail:
@@ -57,10 +58,18 @@ def experiment(preset, dataset: str, steps: int, seeds, run_root, label: str,
         start = time.perf_counter()
         trainer.fit(points.images, steps, progress=False)
         seconds = time.perf_counter() - start
-        samples = sample_images(trainer.generator, num, trainer.latent_dim, seed)
-        rows.append({"label": label, "seed": seed, "seconds": seconds, **mode_metrics(samples, dataset),
+        rows.append({"label": label, "seed": seed, "seconds": seconds, **_score(trainer, dataset, seed, num),
                      "warnings": list(trainer.health.warnings), "trainer": trainer, "callbacks": extra})
     return rows
+
+
+def _score(trainer, dataset: str, seed: int, num: int, training: bool = False) -> dict:
+    """Mode metrics of `num` samples from the run's own latent distribution (the seed's noise)."""
+    if not training:
+        return mode_metrics(sample_images(trainer.generator, num, trainer.latent_dim, seed,
+                                          latent_kind=trainer.preset.latent), dataset)
+    noise = sample_latent(num, trainer.latent_dim, trainer.preset.latent, seed)
+    return mode_metrics(np.asarray(trainer.generator(noise, training=True)), dataset)
 
 
 def format_rows(rows: list[dict]) -> str:
@@ -84,7 +93,8 @@ def summarise(groups: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def rescored(rows: list[dict], dataset: str, label: str, draw) -> list[dict]:
-    """The same runs scored on other samples: `draw(trainer)` returns them (for example G with its
-    dropout left on); seconds and warnings are the runs' own."""
-    return [{**r, **mode_metrics(np.asarray(draw(r["trainer"])), dataset), "label": label} for r in rows]
+def rescored(rows: list[dict], dataset: str, label: str, training: bool = True, num: int = 2500) -> list[dict]:
+    """The same runs scored on the same noise with G in training mode: its dropout left on at
+    sampling time (the trick in Isola et al. 2017, pix2pix, where dropout is G's only noise). Seconds
+    and warnings are the runs' own."""
+    return [{**r, **_score(r["trainer"], dataset, r["seed"], num, training), "label": label} for r in rows]
