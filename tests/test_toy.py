@@ -171,7 +171,7 @@ def test_a_uniform_z_run_is_scored_on_uniform_noise(tmp_path):
 
     base = presets.get_preset("toy-gan").replace(batch_size=64, sample_every=10**6, checkpoint_every=10**6,
                                                  latent="uniform")
-    row = experiments.experiment(base, "ring8", 5, (3,), tmp_path, "uniform z", num=500)[0]
+    row = experiments.experiment(base, "ring8", 300, (3,), tmp_path, "uniform z", num=500)[0]
     g = row["trainer"].generator
     on_uniform = toy_metrics.mode_metrics(sample_images(g, 500, 16, 3, latent_kind="uniform"), "ring8")
     on_gaussian = toy_metrics.mode_metrics(sample_images(g, 500, 16, 3), "ring8")
