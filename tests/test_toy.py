@@ -163,6 +163,8 @@ def test_lab_summary_and_rescoring_of_runs_with_dropout_kept_on(tmp_path):
     fake = [{"label": "x", "seed": s, "modes_covered": m, "modes_total": 8, "high_quality": q, "kl_modes": k,
              "seconds": 2.0} for s, m, q, k in ((0, 8, 0.9, 0.1), (1, 6, 0.7, 0.3), (2, 8, 0.8, 0.2))]
     line = experiments.summarise({"a trick": fake}).splitlines()[1]
+    baseline = [{**r, "modes_covered": 7} for r in fake]
+    assert experiments.versus(fake, baseline) == "more in 2, as many in 0, fewer in 1 of 3 seeds"
     assert line.split() == ["a", "trick", "7.3", "2", "of", "3", "80.0%", "0.200", "2.0"]
 
 
@@ -177,3 +179,15 @@ def test_a_uniform_z_run_is_scored_on_uniform_noise(tmp_path):
     on_gaussian = toy_metrics.mode_metrics(sample_images(g, 500, 16, 3), "ring8")
     assert row["high_quality"] == on_uniform["high_quality"] and row["kl_modes"] == on_uniform["kl_modes"]
     assert on_gaussian != on_uniform
+
+
+def test_a_trailed_image_run_looks_at_step_zero_and_every_few_steps(tmp_path, digits):
+    from tfgan.data import Images
+
+    preset = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=9,
+                                                       sample_every=10**6, checkpoint_every=10**6)
+    trainer, trail, real, seconds = experiments.trailed_run(preset, tmp_path, 6, 3,
+                                                            images=Images(digits[:64], None, "d"))
+    assert trail.steps == [0, 3, 6] and len(trail.raw) == len(trail.ema) == 3
+    assert trail.raw[0].shape == (9, 28, 28, 1) and real.shape[1:] == (28, 28, 1) and seconds > 0
+    assert not np.array_equal(trail.raw[0], trail.raw[-1]) and int(trainer.step) == 6

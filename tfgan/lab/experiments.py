@@ -1,6 +1,6 @@
 """Notebook 06's lab: the same settings trained on a 2-D toy dataset over several seeds and scored by
-their mode metrics (`experiment`, `format_rows`, `summarise`, `rescored`), and trails of where the fixed
-noise's samples go while training (`SampleTrail`, `jitter`)."""
+their mode metrics (`experiment`, `format_rows`, `summarise`, `versus`, `rescored`), and trails of where the
+fixed noise's samples go while training (`SampleTrail`, `jitter`, `trailed_run` for image presets)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ class SampleTrail:
 
     def __init__(self, every: int = 50):
         self.every = every
+        self.steps: list[int] = []
         self.raw: list[np.ndarray] = []
         self.ema: list[np.ndarray] = []
 
     def __call__(self, trainer, logs: dict) -> None:
         if logs["step"] % self.every:
             return
+        self.steps.append(int(logs["step"]))
         self.raw.append(np.asarray(trainer.generator(trainer.sample_noise, training=False)))
         if trainer.ema_generator is not None:
             self.ema.append(np.asarray(trainer.ema_generator(trainer.sample_noise, training=False)))
@@ -70,6 +72,27 @@ def _score(trainer, dataset: str, seed: int, num: int, training: bool = False) -
                                           latent_kind=trainer.preset.latent), dataset)
     noise = sample_latent(num, trainer.latent_dim, trainer.preset.latent, seed)
     return mode_metrics(np.asarray(trainer.generator(noise, training=True)), dataset)
+
+
+def trailed_run(preset, run_dir, steps: int, every: int, seed: int = 0, **start_kwargs):
+    """Train an image preset afresh for `steps`, looking at the fixed noise's samples at step 0 and
+    every `every` steps (a `SampleTrail`): returns (trainer, trail, the real images, seconds).
+    `start_kwargs` go to `start_run` (for example `images=`)."""
+    trainer, images = start_run(preset, run_dir, seed=seed, fresh=True, verbose=False, **start_kwargs)
+    trail = SampleTrail(every)
+    trail(trainer, {"step": 0})
+    trainer.callbacks.append(trail)
+    start = time.perf_counter()
+    trainer.fit(images.images, steps, progress=False)
+    return trainer, trail, images.images, time.perf_counter() - start
+
+
+def versus(rows: list[dict], baseline: list[dict], key: str = "modes_covered") -> str:
+    """Seed by seed against `baseline` (the same seeds): how often `key` is higher, equal, lower."""
+    before = {r["seed"]: r[key] for r in baseline}
+    pairs = [(r[key], before[r["seed"]]) for r in rows if r["seed"] in before]
+    more, same = sum(a > b for a, b in pairs), sum(a == b for a, b in pairs)
+    return f"more in {more}, as many in {same}, fewer in {len(pairs) - more - same} of {len(pairs)} seeds"
 
 
 def format_rows(rows: list[dict]) -> str:
