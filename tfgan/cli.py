@@ -22,6 +22,9 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+TRUNCATION_HELP = "the truncation trick: shrink the noise towards 0 by PSI (below 1: cleaner, less varied samples)"
+
+
 def _positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
@@ -148,13 +151,19 @@ def _add_sample(sub) -> None:
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--label", type=int, help="conditional runs (mnist-cgan): draw this class only")
+    sample.add_argument("--truncation", type=_positive_float, metavar="PSI",
+                        help=TRUNCATION_HELP)
 
 
 def _add_eval(sub) -> None:
     """`eval`: score a run's samples."""
     evaluate = sub.add_parser("eval", help="score a run's samples (digit or face classifier metrics, "
                                            "Inception KID)")
-    evaluate.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
+    evaluate.add_argument("run_dir", nargs="?", help="a run directory, or a .keras file from `export`")
+    evaluate.add_argument("--images", metavar="PATH", help="score images made elsewhere instead of a run: a folder "
+                                                           "of images, a .npy or an .npz (needs --against)")
+    evaluate.add_argument("--against", metavar="DATASET", help="with --images: the real data to compare with "
+                                                               "(mnist, faces, ring8, a FILE.npz, a folder...)")
     evaluate.add_argument("--num", type=_positive_int, default=2000, help="samples to score")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
@@ -170,7 +179,9 @@ def _add_frames(sub) -> None:
     frames.add_argument("run_dir")
     frames.add_argument("--num", type=_positive_int, default=64, help="samples per frame (default 64)")
     frames.add_argument("--seed", type=_natural_int, default=0, help="the noise, the same at every step")
-    frames.add_argument("--out", help="the frames folder (default RUN_DIR/frames-seedS-nN)")
+    frames.add_argument("--out", help="the frames folder (default RUN_DIR/frames-seedS-nN[-psiPSI])")
+    frames.add_argument("--truncation", type=_positive_float, metavar="PSI",
+                        help=TRUNCATION_HELP)
 
 
 def _add_export(sub) -> None:
@@ -185,6 +196,8 @@ def _add_export(sub) -> None:
     export.add_argument("--num", type=_natural_int, default=2000,
                         help="samples scored for the model card's metrics (0: no metrics)")
     export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--truncation", type=_positive_float, metavar="PSI",
+                        help="build the truncation trick into the model: it shrinks its noise by PSI")
 
 
 def _add_gif(sub) -> None:
@@ -368,7 +381,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise TfganError(f"--label must be from 0 to {classes - 1}, got {args.label}")
     # A conditional run without --label draws every class in turn.
     images = trained.sample_images(generator, args.num, config["latent_dim"], args.seed, batch_size=256,
-                                   labels=args.label, latent_kind=config.get("latent", "gaussian"))
+                                   labels=args.label, latent_kind=config.get("latent", "gaussian"),
+                                   truncation=args.truncation)
     if out.suffix.lower() == ".npy":
         import io
 
@@ -385,6 +399,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         pictures.save_grid(images, out, scale=frames.frame_scale(images.shape[1]))
     which = f" of class {args.label}" if args.label is not None else ""
+    which += f", truncation ψ {args.truncation:g}" if args.truncation not in (None, 1) else ""
     print(f"{args.num} samples{which} from step {step} -> {out}")
     return 0
 
@@ -392,6 +407,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tfgan.evaluation import evaluate
 
+    if args.images or args.against:
+        return _eval_files(args)
+    if not args.run_dir:
+        raise TfganError("eval needs a run directory (or a .keras file), or --images PATH --against DATASET")
     result = evaluate.evaluate_run(args.run_dir, num=args.num, seed=args.seed, best=args.best,
                                    neighbours=args.neighbours)
     print(f"{args.run_dir} at step {result['step']}:")
@@ -404,10 +423,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_files(args: argparse.Namespace) -> int:
+    from tfgan.evaluation import evaluate, files
+
+    if not (args.images and args.against):
+        raise TfganError("--images and --against go together: e.g. eval --images samples/ --against mnist")
+    if args.run_dir or args.best or args.neighbours:
+        raise TfganError("--images scores files, not a run: drop the run directory, --best and --neighbours")
+    result = files.evaluate_files(args.images, args.against, num=args.num, seed=args.seed)
+    converted = f", converted {result['converted']}" if result["converted"] else ""
+    print(f"{result['scored']:,} samples from {args.images}{converted}, against {result['against']}:")
+    print(evaluate.format_metrics(result))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from tfgan.artefacts import export
 
-    card = export.export_run(args.run_dir, args.out, args.format, best=args.best, num=args.num, seed=args.seed)
+    card = export.export_run(args.run_dir, args.out, args.format, best=args.best, num=args.num, seed=args.seed,
+                             truncation=args.truncation)
     info = card["generator"]
     print(f"generator at step {info['step']} ({'weight average' if info['weights'] == 'ema' else 'weights'} of the "
           f"{info['checkpoint']} checkpoint) -> {card['path']}")
@@ -423,7 +457,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_frames(args: argparse.Namespace) -> int:
     from tfgan.artefacts import redraw
 
-    result = redraw.redraw_frames(args.run_dir, num=args.num, seed=args.seed, out=args.out)
+    result = redraw.redraw_frames(args.run_dir, num=args.num, seed=args.seed, out=args.out,
+                                  truncation=args.truncation)
     steps, folder = result["steps"], Path(result["folder"])
     print(f"{len(steps)} frames of {args.num} samples (seed {args.seed}), steps {steps[0]}..{steps[-1]} -> {folder}")
     if not (Path(args.run_dir) / "ckpt" / "kept").is_dir():

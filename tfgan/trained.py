@@ -114,10 +114,11 @@ def load_generator(run_dir: str | os.PathLike, best: bool = False) -> tuple[kera
 
 
 def sample_images(generator: keras.Model, num: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
-           labels=None, latent_kind: str = "gaussian") -> np.ndarray:
+           labels=None, latent_kind: str = "gaussian", truncation: float | None = None) -> np.ndarray:
     """`num` images in [-1, 1]. A conditional generator draws `labels` (an int or one per image;
-    default: every class in turn)."""
-    noise = latent.sample_latent(num, latent_dim, latent_kind, seed)
+    default: every class in turn). `truncation` ψ < 1 shrinks the noise towards 0: cleaner, less
+    varied samples (see `tricks.latent.truncate`)."""
+    noise = latent.sample_latent(num, latent_dim, latent_kind, seed, truncation)
     if not models.is_conditional(generator):
         return np.concatenate([np.asarray(generator(noise[i:i + batch_size], training=False), np.float32)
                                for i in range(0, num, batch_size)])

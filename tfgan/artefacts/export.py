@@ -38,6 +38,7 @@ from tfgan.runs.config import uses_ema
 from tfgan.runs.files import UMASK, atomic_write_bytes
 from tfgan.samples import is_toy, unit_to_255
 from tfgan.trained import METADATA_KEY, load_generator, sample_images
+from tfgan.tricks.latent import check_truncation
 
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
 DEFAULT_NAMES = {"keras": "generator.keras", "savedmodel": "saved_model", "tflite": "generator.tflite"}
@@ -46,10 +47,12 @@ DEFAULT_NAMES = {"keras": "generator.keras", "savedmodel": "saved_model", "tflit
 def standalone_generator(generator: keras.Model, info: dict) -> keras.Model:
     """G behind named inputs (`noise`, and `label` when conditional). For a run that drew z on a sphere
     the model puts any noise on that sphere itself (built-in layers only), so callers may pass plain
-    Gaussian noise."""
+    Gaussian noise. An export with truncation ψ shrinks the noise by ψ before G sees it."""
     dim = info["latent_dim"]
     noise = keras.Input((dim,), name="noise")
     z = noise
+    if info.get("truncation") is not None:
+        z = keras.layers.Rescaling(info["truncation"], name="truncation")(z)
     if info.get("latent") == "sphere":
         z = keras.layers.Rescaling(math.sqrt(dim))(keras.layers.UnitNormalization()(z))
     if info["num_classes"]:
@@ -58,9 +61,10 @@ def standalone_generator(generator: keras.Model, info: dict) -> keras.Model:
     return keras.Model(noise, generator(z, training=False), name="tfgan_generator")
 
 
-def generator_info(config: dict, step: int, best: bool) -> dict:
+def generator_info(config: dict, step: int, best: bool, truncation: float | None = None) -> dict:
     """What a user of the file needs to know, from the run's config."""
     return {
+        "truncation": check_truncation(truncation, config.get("latent", "gaussian")),
         "latent_dim": int(config["latent_dim"]),
         "num_classes": int(config.get("num_classes", 0)),
         "image_shape": list(config["image_shape"]),
@@ -186,16 +190,27 @@ def write_tflite(model: keras.Model, info: dict, out: Path) -> Path:
 # --------------------------------------------------------------------------
 
 
+def noise_kind(info: dict) -> str:
+    """The noise the exported model takes: U(-1, 1) for a uniform-z run; otherwise a standard normal
+    (a sphere run's model projects it itself)."""
+    return "uniform" if info.get("latent") == "uniform" else "gaussian"
+
+
+def _noise_code(info: dict, rows: int) -> str:
+    size = f"size=({rows}, {info['latent_dim']})"
+    draw = f"np.random.uniform(-1, 1, {size})" if noise_kind(info) == "uniform" else f"np.random.normal({size})"
+    return f"{draw}.astype('float32')"
+
+
 def grid_one_liner(filename: str, info: dict) -> str:
     """One line of Python that loads the .keras file (plain Keras) and saves a 4×4 grid as grid.png
     (prints a few points for a generator of 2-D toy points)."""
     if is_toy(info["image_shape"]):
         return (f"import keras, numpy as np; g = keras.saving.load_model('{filename}'); "
-                f"print(np.asarray(g(np.random.normal(size=(5, {info['latent_dim']})).astype('float32'))))")
+                f"print(np.asarray(g({_noise_code(info, 5)})))")
     h, w, c = info["image_shape"]
-    call = (f"g([np.random.normal(size=(16, {info['latent_dim']})).astype('float32'), np.arange(16) % "
-            f"{info['num_classes']}])" if info["num_classes"] else
-            f"g(np.random.normal(size=(16, {info['latent_dim']})).astype('float32'))")
+    call = (f"g([{_noise_code(info, 16)}, np.arange(16) % {info['num_classes']}])" if info["num_classes"] else
+            f"g({_noise_code(info, 16)})")
     squeeze = "[..., 0]" if c == 1 else ""
     return (f"import keras, numpy as np; from PIL import Image; g = keras.saving.load_model('{filename}'); "
             f"x = np.asarray({call}); Image.fromarray(((x.reshape(4, 4, {h}, {w}, {c}).transpose(0, 2, 1, 3, 4)"
@@ -227,6 +242,9 @@ def card_readme(card: dict, metrics_text: str | None) -> str:
     inputs = f"`noise` (float32, N × {info['latent_dim']})"
     if info["num_classes"]:
         inputs += f" and `label` (int32, N, 0 to {info['num_classes'] - 1})"
+    drawn = "from U(-1, 1)" if noise_kind(info) == "uniform" else "from a standard normal"
+    if info.get("truncation") is not None:
+        drawn += f"; truncation ψ = {info['truncation']:g} is built in (the model shrinks the noise by it)"
     source, count = card["data"].get("source", info["dataset"]), card["data"].get("images")
     if count and f"{count:,}" not in source:
         source += f" ({count:,} images)"
@@ -234,9 +252,9 @@ def card_readme(card: dict, metrics_text: str | None) -> str:
         f"# {card['model']}",
         "",
         f"Trained for {card['step']:,} steps (seed {card['seed']}) on {source}.",
-        (f"Input: {inputs}, noise drawn from a standard normal. Output: 2-D points (float32)."
+        (f"Input: {inputs}, noise drawn {drawn}. Output: 2-D points (float32)."
          if is_toy(info["image_shape"]) else
-         f"Input: {inputs}, noise drawn from a standard normal. Output: {shape} images in [-1, 1] "
+         f"Input: {inputs}, noise drawn {drawn}. Output: {shape} images in [-1, 1] "
          "(`.keras`) or uint8 0..255 (SavedModel and TFLite, signature `serving_default`)."),
         "",
         "Files: " + ", ".join(f"`{name}` ({fmt})" for fmt, name in sorted(card["files"].items())),
@@ -269,10 +287,10 @@ def _previous_card(folder: Path, info: dict) -> dict:
 
 
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str = "keras",
-               best: bool = False, num: int = 2000, seed: int = 0) -> dict:
+               best: bool = False, num: int = 2000, seed: int = 0, truncation: float | None = None) -> dict:
     """Export a run's generator and write the model card beside it; returns the card.
 
-    `num` samples are scored for the card (0: no metrics).
+    `num` samples are scored for the card (0: no metrics). `truncation` ψ is built into the model.
     """
     if fmt not in EXPORT_FORMATS:
         raise TfganError(f"unknown export format '{fmt}': choose one of {', '.join(EXPORT_FORMATS)}")
@@ -285,14 +303,15 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
     if fmt == "tflite" and out.suffix != ".tflite":
         raise TfganError(f"a tflite export is a .tflite file, got '{out.name}': e.g. --out "
                          f"{out.with_suffix('.tflite')}")
-    info = generator_info(config, step, best)
+    info = generator_info(config, step, best, truncation)
     model = standalone_generator(generator, info)
 
     metrics, data, metrics_text = None, None, None
     if num:
         real = evaluate.real_images(config)
         data = {"dataset": config["dataset"], "source": real.source, "images": len(real.images)}
-        fake = sample_images(model, num, info["latent_dim"], seed)  # what a user of the file would draw
+        # What a user of the file would draw.
+        fake = sample_images(model, num, info["latent_dim"], seed, latent_kind=noise_kind(info))
         metrics = evaluate.evaluate_images(fake, real.images, seed, evaluate.metric_kind(real), inception=False)
         metrics = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metrics.items()}
         metrics_text = evaluate.format_metrics(metrics)

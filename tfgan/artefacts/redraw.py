@@ -27,26 +27,29 @@ from tfgan.runs.config import generator_key
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.samples import is_toy
 from tfgan.trained import models_of_run, sample_images
+from tfgan.tricks.latent import check_truncation
 
 
-def default_folder(num: int, seed: int) -> str:
-    return f"frames-seed{seed}-n{num}"
+def default_folder(num: int, seed: int, truncation: float | None = None) -> str:
+    return f"frames-seed{seed}-n{num}" + (f"-psi{truncation:g}" if truncation not in (None, 1) else "")
 
 
 def redraw_frames(run_dir: str | os.PathLike, num: int = 64, seed: int = 0, out: str | os.PathLike | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, truncation: float | None = None) -> dict:
     """Draw `num` samples of noise `seed` from every checkpoint of the run into a frames folder (default
-    RUN_DIR/frames-seed{seed}-n{num}), one grid per checkpoint, named by step like the training frames,
-    and one of step 0: the untrained models, rebuilt from the run's seed.
+    RUN_DIR/frames-seed{seed}-n{num}[-psiψ]), one grid per checkpoint, named by step like the training
+    frames, and one of step 0: the untrained models, rebuilt from the run's seed. `truncation` ψ
+    shrinks the noise (see `tricks.latent.truncate`).
     Returns {"folder", "steps", "skipped"}."""
     run_dir = Path(run_dir)
     if num < 1:
         raise TfganError(f"--num must be at least 1, got {num}")
     generator, discriminator, config = models_of_run(run_dir)
+    truncation = check_truncation(truncation, config.get("latent", "gaussian"))
     found = ckpt_lib.kept_checkpoints(run_dir)
     if not found:
         raise TfganError(f"{run_dir} has no checkpoint yet: train it first")
-    folder = Path(out) if out is not None else run_dir / default_folder(num, seed)
+    folder = Path(out) if out is not None else run_dir / default_folder(num, seed, truncation)
     if folder.resolve() == (run_dir / "frames").resolve():
         raise TfganError("the training frames stay as they are: choose another --out folder")
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,7 +71,7 @@ def redraw_frames(run_dir: str | os.PathLike, num: int = 64, seed: int = 0, out:
             skipped.append(damage)
             continue
         samples = sample_images(generator, num, config["latent_dim"], seed, batch_size=256,
-                                latent_kind=config.get("latent", "gaussian"))
+                                latent_kind=config.get("latent", "gaussian"), truncation=truncation)
         target = frame_path(folder, step)
         if points:
             field = np.asarray(discriminator(field_grid(toy_name), training=False), np.float32)
@@ -80,5 +83,6 @@ def redraw_frames(run_dir: str | os.PathLike, num: int = 64, seed: int = 0, out:
         print(f"notice: skipped {len(skipped)} damaged checkpoint(s): {', '.join(skipped[:3])}")
     if not drawn:
         raise TfganError(f"every checkpoint of {run_dir} is damaged: nothing to draw")
-    atomic_write_bytes(folder / FRAMES_INFO, json.dumps({"num_samples": num, "seed": seed}).encode())
+    info = {"num_samples": num, "seed": seed, "truncation": truncation}
+    atomic_write_bytes(folder / FRAMES_INFO, json.dumps(info).encode())
     return {"folder": str(folder), "steps": drawn, "skipped": len(skipped)}

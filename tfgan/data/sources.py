@@ -34,7 +34,7 @@ class Images:
         return tuple(self.images.shape[1:])
 
 
-def _to_uint8_nhwc(x: np.ndarray, where: str) -> np.ndarray:
+def as_uint8_images(x: np.ndarray, where: str) -> np.ndarray:
     """Accept (N, H, W) or (N, H, W, C) images as uint8 0..255 or floats in [0, 1] or [-1, 1]."""
     if x.ndim == 3:
         x = x[..., None]
@@ -71,7 +71,7 @@ def load_npz(path: str | os.PathLike) -> Images:
         raise DataError(f"cannot read {path} as .npz ({e}); save it with numpy.savez(x_train=...)") from e
     for x_key, y_key in (("x_train", "y_train"), ("x", "y"), ("images", "labels")):
         if x_key in arrays.files:
-            x = _to_uint8_nhwc(_array(arrays, x_key, path), f"{path}[{x_key}]")
+            x = as_uint8_images(_array(arrays, x_key, path), f"{path}[{x_key}]")
             y = _array(arrays, y_key, path).astype(np.int64).reshape(-1) if y_key in arrays.files else None
             if y is not None and len(y) != len(x):
                 raise DataError(f"{path}: {len(x)} images but {len(y)} labels in '{y_key}'")
