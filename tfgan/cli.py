@@ -114,6 +114,10 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
                        help="how the 28×28 G doubles its size: transposed convolutions (the default) or "
                             "nearest-neighbour resizing and a convolution (no checkerboard)")
     train.add_argument("--d-dropout", type=float, help="dropout rate in D (the 28×28 models)")
+    train.add_argument("--init-from", metavar="RUN_DIR|FILE.keras",
+                       help="fine-tune: start from another run's networks (its latest checkpoint) or an exported "
+                            "generator (D then starts from scratch); optimizers and counters start fresh. A new "
+                            "run only: a run with checkpoints resumes from its own")
     train.add_argument("--diffaugment", metavar="POLICY",
                        help="DiffAugment for small datasets: color,translation,cutout (any of them)")
 
@@ -268,6 +272,17 @@ def cmd_course(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init_from(source: str | None):
+    """--init-from as start_run's `init`: the other run's weights, checked before anything is written."""
+    if source is None:
+        return None
+    from tfgan import trained
+
+    if not Path(source).exists():
+        raise TfganError(f"--init-from {source}: not found; pass a run directory or a .keras file from export")
+    return lambda trainer: trained.start_from(trainer, source)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from tfgan import presets, run
 
@@ -324,6 +339,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
             jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
             steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
+            init=_init_from(args.init_from),
         )
         stop.raise_now = False  # from here a signal finishes the step in progress, then saves
         return _train_on(args, preset, trainer, images, stop)

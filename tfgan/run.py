@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -138,6 +139,7 @@ def start_run(
     steps_per_call: int | None = None,
     checkpoint_secs: float = 60.0,
     keep_every: int = 0,
+    init: Callable[[GANTrainer], str] | None = None,
 ) -> tuple[GANTrainer, data_lib.Images]:
     """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
 
@@ -148,7 +150,9 @@ def start_run(
     steps run per compiled call (default: automatic, about 0.25 s of work each). Checkpoints come every
     `preset.checkpoint_every` steps and also by time: 10 s into training, then every `checkpoint_secs`
     (0: by steps only). Only the latest 3 are kept, plus, with `keep_every` N, those of every N-th
-    step (for re-drawing the progress later: `python -m tfgan frames`).
+    step (for re-drawing the progress later: `python -m tfgan frames`). `init` is called on a new run
+    (nothing to resume) to set its starting weights and say from where, e.g.
+    `init=lambda t: trained.start_from(t, "runs/mnist-dcgan")` to fine-tune another run's networks.
     """
     strategy = strategy or tf.distribute.get_strategy()
     say = print if verbose else (lambda *a, **k: None)
@@ -181,11 +185,16 @@ def start_run(
                          mixed_precision=mixed_precision, strategy=strategy, steps_per_call=steps_per_call,
                          checkpoint_secs=checkpoint_secs, keep_every=keep_every)
     step = trainer.restore()
+    if step is None and init is not None:
+        config["init_from"] = init(trainer)  # may refuse: nothing is written yet
+    elif saved is not None and "init_from" in saved:
+        config["init_from"] = saved["init_from"]
     claim_run_dir(run_dir)  # written only once nothing can fail: bad input leaves the folder as it was
     if step is not None:
-        say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)})")
+        ignored = "; --init-from is ignored: the run goes on from its own checkpoint" if init is not None else ""
+        say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)}){ignored}")
     else:
-        say(f"starting a new run in {run_dir}")
+        say(f"starting a new run in {run_dir}" + (f": {config['init_from']}" if "init_from" in config else ""))
     write_config(run_dir, config)
     return trainer, images
 

@@ -21,7 +21,7 @@ from tfgan.errors import TfganError
 from tfgan.presets import Preset
 from tfgan.run import build_models
 from tfgan.runs import checkpoint as ckpt_lib
-from tfgan.runs.config import generator_key, read_config
+from tfgan.runs.config import generator_key, read_config, uses_ema
 from tfgan.tricks import latent
 
 METADATA_KEY = "tfgan"  # where an exported .keras file keeps what tfgan knows of it
@@ -129,3 +129,53 @@ def sample_images(generator: keras.Model, num: int, latent_dim: int, seed: int =
                                                 training=False), np.float32)
                            for i in range(0, num, batch_size)])
 
+
+
+def start_from(trainer, source: str | os.PathLike) -> str:
+    """Fine-tuning: copy the weights of another run's latest checkpoint (G, D and G's weight average)
+    or of an exported `.keras` generator (G only; D starts from scratch) into a new run's networks.
+    Optimizers, step counters and the sample noise stay fresh. Returns what was copied, in words.
+
+    A network of another shape is refused in one line naming both, before anything is written.
+    """
+    source = Path(source)
+    if source.suffix == ".keras" or source.is_file():
+        generator, config, step = load_exported(source)
+        discriminator = ema_generator = None
+    else:
+        generator, discriminator, config = models_of_run(source)
+        ema_generator = keras.models.clone_model(generator) if uses_ema(config) else None
+        counter = tf.Variable(0, dtype=tf.int64)
+        extra = {"ema_generator": ema_generator} if ema_generator is not None else {}
+        checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator, step=counter, **extra)
+        if ckpt_lib.restore_newest(checkpoint, source / "ckpt", partial=True) is None:
+            raise TfganError(f"{source} has no checkpoint to start from: train it first, or drop --init-from")
+        step = int(counter)
+    name = config.get("preset", "?")
+    _copy_weights(generator, trainer.generator, "generator", source, name, trainer.preset.name)
+    if trainer.ema_generator is not None:
+        trainer.ema_generator.set_weights((ema_generator or generator).get_weights())
+    if discriminator is None:
+        return f"G from {source} ('{name}' at step {step:,}); D from scratch (an exported file holds only G)"
+    _copy_weights(discriminator, trainer.discriminator, "discriminator", source, name, trainer.preset.name)
+    return f"G and D from {source} ('{name}' at step {step:,})"
+
+
+def _copy_weights(source_model: keras.Model, target: keras.Model, role: str, source: Path, source_name: str,
+                  target_name: str) -> None:
+    weights = source_model.get_weights()
+    shapes = [tuple(w.shape) for w in weights]
+    if shapes != [tuple(w.shape) for w in target.weights]:
+        raise ckpt_lib.CheckpointMismatch(
+            f"cannot start from {source}: its {_describe(source_model, source_name, role)} differs from this "
+            f"run's {_describe(target, target_name, role)}; start from a run of the same architecture and settings, or "
+            "drop --init-from")
+    target.set_weights(weights)
+
+
+def _describe(model: keras.Model, preset_name: str, role: str) -> str:
+    """'mnist-dcgan' generator (100 -> 28×28×1, 1,234 weights), in one phrase."""
+    inputs = model.inputs[0].shape[1:]
+    outputs = model.outputs[0].shape[1:]
+    return (f"'{preset_name}' {role} ({'×'.join(map(str, inputs))} -> {'×'.join(map(str, outputs))}, "
+            f"{model.count_params():,} weights)")
