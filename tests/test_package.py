@@ -25,6 +25,8 @@ for name in names:
 missing = [p.name for p in (assets.MNIST_SUBSET, assets.MNIST_CLASSIFIER_WEIGHTS, assets.FACE_CLASSIFIER_WEIGHTS)
            if not p.is_file()]
 assert not missing, f"assets missing from the installed package: {missing}"
+from tfgan.runs import bands
+assert sorted(p.name for p in bands.BANDS_DIR.glob("*.json")) == sys.argv[2].split(","), "band files missing"
 print(len(names), "modules")
 """
 
@@ -41,7 +43,8 @@ def test_installed_package_has_every_module_and_the_assets(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *isolation,
                     "--target", str(target), str(source)], check=True, capture_output=True, text=True, timeout=600)
     env = {**os.environ, "PYTHONPATH": str(target), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", CHECK, str(target)], check=False, cwd=tmp_path, env=env,
+    shipped_bands = ",".join(sorted(p.name for p in (ROOT / "tfgan" / "assets" / "bands").glob("*.json")))
+    done = subprocess.run([sys.executable, "-c", CHECK, str(target), shipped_bands], check=False, cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[0]) >= 40  # the top-level modules and those of every folder

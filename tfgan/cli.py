@@ -431,6 +431,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                    neighbours=args.neighbours)
     print(f"{args.run_dir} at step {result['step']}:")
     print(evaluate.format_metrics(result))
+    for line in result["normal_runs"]:
+        print(line)
     if args.neighbours:
         from tfgan.evaluation import neighbours
 

@@ -30,7 +30,7 @@ from tfgan.errors import TfganError
 from tfgan.media import animation, frames, history
 from tfgan.media.images import png_bytes, save_grid
 from tfgan.presets import Preset
-from tfgan.runs import health, preemption
+from tfgan.runs import bands, health, preemption
 from tfgan.runs.checkpoint import RunCheckpoint
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.runs.signals import StopRequests
@@ -141,7 +141,8 @@ class GANTrainer(GAN):
         self.history: list[dict] = []
         self.saved_step = -1
         # Warns (once per episode) when D wins, samples collapse or gradients vanish or explode.
-        self.health = health.HealthMonitor(self.run_dir)
+        self.band = bands.load(preset)  # what normal runs of this preset look like, when recorded
+        self.health = health.HealthMonitor(self.run_dir, band=self.band)
         self.callbacks: list[Callable[[GANTrainer, dict], None]] = [self.health]
         self.stop_training = False  # a callback may set it to end fit() after the current chunk
         if steps_per_call is not None and steps_per_call < 1:
@@ -354,7 +355,7 @@ class GANTrainer(GAN):
     def finish_media(self) -> Path | None:
         """Loss plot and progress GIF from everything saved so far."""
         self.wait_for_frames()
-        history.plot_history(self.history, self.run_dir / "losses.png")
+        history.plot_history(self.history, self.run_dir / "losses.png", band=self.band)
         if frames.list_frames(self.run_dir / "frames"):
             return animation.make_gif(self.run_dir / "frames", self.run_dir / "progress.gif")
         return None

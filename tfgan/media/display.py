@@ -94,13 +94,16 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def show_history(history, panels: Sequence[Sequence[str]], titles: Sequence[str] | None = None,
-                 smooth: int | None = None, size: tuple[float, float] = (5.0, 3.4)):
+                 smooth: int | None = None, size: tuple[float, float] = (5.0, 3.4), band: dict | None = None):
     """One plot per panel of history keys, e.g. [["d_loss", "g_loss"], ["D(x)", "D(G(z))"]].
 
     `history` is a trainer's history (a list of rows), or {name: history} to overlay several runs.
-    Raw values are drawn faintly, a moving average (default window: 1/50 of the run) on top.
+    Raw values are drawn faintly, a moving average (default window: 1/50 of the run) on top. `band`
+    (`tfgan.runs.bands.load(preset)`) draws what normal runs of the preset looked like behind them.
     """
     import matplotlib.pyplot as plt
+
+    from tfgan.media.history import draw_band
 
     runs = history if isinstance(history, dict) else {"": history}
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
@@ -116,6 +119,8 @@ def show_history(history, panels: Sequence[Sequence[str]], titles: Sequence[str]
                 (line,) = ax.plot(steps, values, alpha=0.25, linewidth=0.8)
                 smoothed = _smooth(values, window)
                 ax.plot(steps[len(steps) - len(smoothed):], smoothed, color=line.get_color(), label=label)
+                if name == "":
+                    draw_band(ax, band, key, line.get_color(), upto=steps[-1])
         ax.set(xlabel="generator step", title=titles[i] if titles else ", ".join(keys))
         ax.grid(alpha=0.3)
         if ax.lines:

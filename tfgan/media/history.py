@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan.runs import bands
 from tfgan.runs.files import atomic_write_bytes
 
 
@@ -30,8 +31,21 @@ def read_history(run_dir: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None:
-    """Loss curves (left) and the discriminator's outputs or the Wasserstein estimate (right)."""
+def draw_band(ax, band: dict | None, key: str, color, upto: float | None = None) -> None:
+    """The band of normal runs of `key` (`tfgan.runs.bands`) behind a curve, in the curve's colour."""
+    ranges = bands.arrays(band, key) if band else None
+    if ranges is None:
+        return
+    centres, lo, median, hi = ranges
+    shown = centres <= (upto or centres[-1]) * 1.05
+    label = f"{key}: {band['seeds']} normal runs" if key in ("d_loss", "D(x)", "wasserstein") else None
+    ax.fill_between(centres[shown], lo[shown], hi[shown], color=color, alpha=0.15, linewidth=0, label=label)
+    ax.plot(centres[shown], median[shown], color=color, alpha=0.5, linewidth=0.8, linestyle="--")
+
+
+def plot_history(history: Sequence[dict], out: str | os.PathLike, band: dict | None = None) -> Path | None:
+    """Loss curves (left) and the discriminator's outputs or the Wasserstein estimate (right); with a
+    `band`, what normal runs of the preset looked like, behind them."""
     if not history:
         return None
     # A bare Figure (no pyplot) draws off-screen without switching a notebook's plotting backend.
@@ -51,12 +65,14 @@ def plot_history(history: Sequence[dict], out: str | os.PathLike) -> Path | None
     axes = fig.subplots(1, 2)
     for key in ("d_loss", "g_loss"):
         v = smooth(series(key))
-        axes[0].plot(steps[len(steps) - len(v):], v, label=key)
+        (line,) = axes[0].plot(steps[len(steps) - len(v):], v, label=key)
+        draw_band(axes[0], band, key, line.get_color(), upto=steps[-1])
     axes[0].set(title="losses", xlabel="step")
     right = [k for k in ("D(x)", "D(G(z))", "wasserstein", "gp", "grad_norm") if k in history[-1]]
     for key in right:
         v = smooth(series(key))
-        axes[1].plot(steps[len(steps) - len(v):], v, label=key)
+        (line,) = axes[1].plot(steps[len(steps) - len(v):], v, label=key)
+        draw_band(axes[1], band, key, line.get_color(), upto=steps[-1])
     axes[1].set(title="discriminator view", xlabel="step")
     for ax in axes:
         if ax.lines:  # a step of your own may log neither D(x) nor a Wasserstein estimate

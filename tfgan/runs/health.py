@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan.runs import bands
+
 D_WINS = ("the discriminator is winning (d_loss < {floor} for {n} steps): lower its learning rate "
           "(--d-lr), add label smoothing (--label-smoothing 0.1) or instance noise, or train G more")
 COLLAPSE = ("the samples are collapsing to near-identical images (diversity {now:.3g}, down from "
@@ -61,6 +63,7 @@ class HealthMonitor:
         grad_ratio: float = 1000.0,
         grad_patience: int = 20,
         echo: Callable[[str], None] | None = None,
+        band: dict | None = None,
     ):
         self.log_path = Path(run_dir) / "warnings.log" if run_dir is not None else None
         self.d_loss_floor, self.d_loss_patience = d_loss_floor, d_loss_patience
@@ -73,6 +76,8 @@ class HealthMonitor:
         self._early_grads: dict[str, list[float]] = {}
         self._grad_reference: dict[str, float] = {}  # the median of the early norms, once there are enough
         self._peak_diversity = 0.0
+        self.band = band  # what normal runs of the preset look like (tfgan.runs.bands), or None
+        self._band_rows: list[dict] = []
 
     # --- as a trainer callback ---------------------------------------------------------------------
 
@@ -82,12 +87,15 @@ class HealthMonitor:
         self.observe(logs)
         if logs["step"] % trainer.preset.sample_every == 0:
             self.observe_samples(logs["step"], trainer.frame_samples)  # the frame fit just saved
+            self.observe_band(int(logs["step"]))
 
     # --- the checks ------------------------------------------------------------------------------
 
     def observe(self, logs: dict) -> list[str]:
         """Check one step's logs; returns the warnings given now."""
         step, given = int(logs["step"]), []
+        if self.band is not None:
+            self._band_rows.append({k: v for k, v in logs.items() if k in bands.SERIES or k == "step"})
         if "d_loss" in logs and "wasserstein" not in logs:
             low = logs["d_loss"] < self.d_loss_floor
             given += self._episode("d_wins", low, self.d_loss_patience, step,
@@ -119,6 +127,13 @@ class HealthMonitor:
         collapsed = ref > 0 and now < self.collapse_ratio * ref
         return self._episode("collapse", collapsed, self.collapse_patience, int(step),
                              COLLAPSE.format(now=now, ref=ref))
+
+    def observe_band(self, step: int) -> list[str]:
+        """Check the steps so far against the band of normal runs, when there is one."""
+        if self.band is None:
+            return []
+        message = bands.leaving(self._band_rows, self.band)
+        return self._episode("band", message is not None, 1, step, message or "")
 
     # --- episodes and output -----------------------------------------------------------------------
 

@@ -1,0 +1,97 @@
+"""Reference bands: what normal runs of a preset look like, drawn behind a run's curves, and the health
+check's word when a run leaves them."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from tfgan import presets, run
+from tfgan.data import Images, toy
+from tfgan.media import history as history_lib
+from tfgan.runs import bands
+from tfgan.runs.health import HealthMonitor
+
+TOY = presets.get_preset("toy-gan")
+
+
+def fake_history(steps: int, d_real: float, seed: int, d_real_from: int | None = None, high: float = 0.95):
+    """Logs of a run whose D(x) hovers at `d_real` (and jumps to `high` from step `d_real_from`)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for step in range(1, steps + 1):
+        level = high if d_real_from is not None and step >= d_real_from else d_real
+        rows.append({"step": step, "D(x)": level + rng.normal(0, 0.02), "D(G(z))": 0.4 + rng.normal(0, 0.02),
+                     "d_loss": 1.3 + rng.normal(0, 0.05), "g_loss": 0.9 + rng.normal(0, 0.05)})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def band():
+    return bands.record([fake_history(1000, 0.6 + 0.01 * s, s) for s in range(3)], TOY, 1000,
+                        {"modes_covered": {1000: [5, 8, 7]}}, data="test")
+
+
+def test_a_band_holds_the_median_between_the_lowest_and_highest_seed(band, tmp_path):
+    centres, lo, median, hi = bands.arrays(band, "D(x)")
+    assert len(centres) == bands.BINS and (lo <= median).all() and (median <= hi).all()
+    assert 0.58 < lo.min() and hi.max() < 0.64 and band["seeds"] == 3
+    assert bands.arrays(band, "wasserstein") is None  # not logged by a standard GAN
+    bands.save(band, tmp_path)
+    assert bands.load(TOY.replace(steps=50, sample_every=7), tmp_path) == band  # the same recipe
+    assert bands.load(TOY.replace(d_lr=1e-2), tmp_path) is None  # another path: no band
+    assert bands.load(presets.get_preset("mnist-dcgan"), tmp_path) is None
+    assert bands.quality_line(band, "modes_covered", 1000) == ("normal runs of toy-gan at step 1,000: "
+                                                               "modes_covered 5–8 (3 seeds)")
+
+
+def test_a_run_on_the_path_is_quiet_and_one_that_leaves_it_is_told_why(band):
+    assert bands.leaving(fake_history(1000, 0.61, seed=9), band) is None
+    message = bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=400), band)
+    assert message.startswith("at step 400 D(x) is above the band of normal runs")
+    assert "D is winning" in message and "--d-lr" in message and len(message.splitlines()) == 1
+    # A short excursion (fewer bins than the patience) is not a problem.
+    assert bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=940), band) is None
+    low = bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=500, high=0.2), band)
+    assert low.startswith("at step 500 D(x) is below") and "D is winning" not in low
+
+
+def test_the_health_monitor_warns_once_when_a_run_leaves_the_band(band, tmp_path):
+    said = []
+    monitor = HealthMonitor(tmp_path, band=band, echo=said.append)
+    for row in fake_history(1000, 0.61, seed=4, d_real_from=300):
+        monitor.observe(row)
+        if row["step"] % 100 == 0:
+            monitor.observe_band(row["step"])
+    assert len(said) == 1 and "D(x) is above the band of normal runs" in said[0]
+    assert "above the band" in (tmp_path / "warnings.log").read_text()
+
+
+def test_the_loss_plot_draws_the_band_behind_the_curves(band, tmp_path):
+    ax = Figure().subplots()
+    history_lib.draw_band(ax, band, "D(x)", "tab:blue", upto=500)
+    (shaded,) = ax.collections
+    assert shaded.get_paths()[0].vertices[:, 0].max() <= 500 * 1.05 + 10  # only as far as the run got
+    history_lib.draw_band(ax, None, "D(x)", "tab:blue")
+    history_lib.draw_band(ax, band, "wasserstein", "tab:blue")
+    assert len(ax.collections) == 1  # no band, or no such series: nothing drawn
+    assert history_lib.plot_history(fake_history(300, 0.6, 1), tmp_path / "losses.png", band=band).is_file()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in bands.BANDS_DIR.glob("*.json")))
+def test_each_shipped_band_matches_its_preset_and_a_fresh_short_run_keeps_to_it(name, tmp_path):
+    preset = presets.get_preset(name)
+    band = bands.load(preset)
+    assert band is not None, f"{name}.json was recorded with other settings: record it again"
+    assert band["seeds"] >= 3 and band["quality"]
+    for key in ("D(x)", "D(G(z))", "d_loss", "g_loss"):
+        _, lo, median, hi = bands.arrays(band, key)
+        assert np.nanmin(hi - lo) >= 0 and np.isfinite(median).all()
+    if preset.architecture != "toy":
+        return  # image presets take minutes a run: their band is checked by shape only
+    steps = band["steps"] // 4
+    trainer, images = run.start_run(preset, tmp_path / "run", seed=7, verbose=False,
+                                    images=Images(toy.sample_points(preset.dataset, 5000, seed=7), None, "ring8"))
+    trainer.fit(images.images, steps, progress=False)
+    assert trainer.band == band
+    assert bands.leaving(trainer.history, band) is None  # a fresh seed of the preset keeps to the band
+    assert not any("band" in w for w in trainer.health.warnings)

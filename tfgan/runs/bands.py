@@ -1,0 +1,152 @@
+"""Reference bands: what a normal run of a preset looks like, step by step, so a learner can see whether
+a healthy-looking run is on the usual path ("is my loss normal?").
+
+A band file (`tfgan/assets/bands/PRESET.json`, recorded by `scripts/record_bands.py`) holds, for
+several seeds of the preset as shipped, each logged series (D(x), D(G(z)), both losses; the Wasserstein
+estimate and gradient norm for WGAN-GP) as per-bin medians, and the preset's quality metric at a few
+steps. Across seeds it keeps the median and the band from the lowest to the highest seed.
+`leaving(history, band)` says when a run has been outside the band for long; `losses.png` and
+`display.show_history` draw the band behind the run's own curves. TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from tfgan.presets import Preset
+
+BANDS_DIR = Path(__file__).resolve().parent.parent / "assets" / "bands"
+SERIES = ("D(x)", "D(G(z))", "d_loss", "g_loss", "wasserstein", "grad_norm")
+BINS = 50
+# Settings that do not change what a step does: a run that differs only in these is still "the preset".
+IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "description")
+MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
+PATIENCE = 5  # bins in a row (a tenth of the recorded run) outside the band before it is said
+
+# What leaving the band in each direction usually means, and what to try.
+ADVICE = {
+    ("D(x)", "above"): "D is winning",
+    ("D(G(z))", "below"): "D is winning",
+    ("d_loss", "below"): "D is winning",
+    ("g_loss", "above"): "D is winning",
+    ("D(x)", "below"): "D is losing its grip on the real images",
+    ("D(G(z))", "above"): "G is fooling D more than usual (look at the samples for collapse)",
+    ("d_loss", "above"): "D is learning less than usual",
+    ("g_loss", "below"): "G is fooling D more than usual (look at the samples for collapse)",
+}
+D_WINNING_FIX = ("lower D's learning rate (--d-lr) or add label smoothing (--label-smoothing 0.1); "
+                 "compare the samples with a normal run's")
+
+
+def settings(preset: Preset) -> dict:
+    """The preset's settings that decide what a step does (what a band is valid for)."""
+    kept = {k: v for k, v in asdict(preset).items() if k not in IGNORED}
+    return json.loads(json.dumps(kept))  # as a band file holds them (tuples as lists)
+
+
+def binned(history: Sequence[dict], key: str, steps: int, bins: int = BINS) -> np.ndarray:
+    """The median of `key` in each of `bins` equal spans of steps 1..steps (NaN where none logged)."""
+    edges = np.linspace(0, steps, bins + 1)
+    step = np.array([row["step"] for row in history], dtype=float)
+    value = np.array([row.get(key, np.nan) for row in history], dtype=float)
+    out = np.full(bins, np.nan)
+    which = np.clip(np.searchsorted(edges, step, side="left") - 1, 0, bins - 1)
+    for b in range(bins):
+        chosen = value[(which == b) & np.isfinite(value)]
+        if len(chosen):
+            out[b] = np.median(chosen)
+    return out
+
+
+def record(histories: Sequence[Sequence[dict]], preset: Preset, steps: int, quality: dict | None = None,
+           data: str = "") -> dict:
+    """A band from the histories of several seeds; `quality` maps a metric to {step: [one value per seed]};
+    `data` says what they trained on."""
+    if len(histories) < 2:
+        raise ValueError("a band needs at least two runs (three seeds or more are recorded)")
+    series = {}
+    for key in SERIES:
+        per_seed = np.array([binned(h, key, steps) for h in histories])
+        if np.isfinite(per_seed).any():
+            series[key] = {"median": _list(np.nanmedian(per_seed, 0)), "lo": _list(np.nanmin(per_seed, 0)),
+                           "hi": _list(np.nanmax(per_seed, 0))}
+    quality = {metric: {str(step): sorted(map(float, values)) for step, values in by_step.items()}
+               for metric, by_step in (quality or {}).items()}
+    return {"preset": preset.name, "settings": settings(preset), "seeds": len(histories), "data": data, "steps": steps,
+            "bins": BINS, "series": series, "quality": quality}
+
+
+def _list(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
+
+
+def save(band: dict, folder: str | os.PathLike = BANDS_DIR) -> Path:
+    path = Path(folder) / f"{band['preset']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(band, indent=1) + "\n")
+    return path
+
+
+def load(preset: Preset, folder: str | os.PathLike = BANDS_DIR) -> dict | None:
+    """The band recorded for this preset, or None when there is none or the preset's settings differ
+    from the recorded ones (another learning rate or loss is another path)."""
+    path = Path(folder) / f"{preset.name}.json"
+    if not path.is_file():
+        return None
+    band = json.loads(path.read_text())
+    return band if band.get("settings") == settings(preset) else None
+
+
+def arrays(band: dict, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(bin centres in steps, lo, median, hi) of one series, or None when the band lacks it."""
+    if key not in band["series"]:
+        return None
+    s = band["series"][key]
+    centres = (np.arange(band["bins"]) + 0.5) * band["steps"] / band["bins"]
+    as_array = lambda v: np.array([np.nan if x is None else x for x in v], dtype=float)
+    return centres, as_array(s["lo"]), as_array(s["median"]), as_array(s["hi"])
+
+
+def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> str | None:
+    """One line when the run's per-bin median of a series has been outside the band (widened by MARGIN)
+    for `patience` bins in a row, naming the first such step; None while it keeps to the band."""
+    if not history:
+        return None
+    last_bin = min(band["bins"], int(history[-1]["step"] * band["bins"] / band["steps"]))
+    for key in ("D(x)", "D(G(z))", "d_loss", "g_loss"):
+        ranges = arrays(band, key)
+        if ranges is None:
+            continue
+        _, lo, _, hi = ranges
+        mine = binned(history, key, band["steps"])
+        pad = MARGIN * (hi - lo)
+        side = np.where(mine > hi + pad, 1, np.where(mine < lo - pad, -1, 0))[:last_bin]
+        for start in range(len(side) - patience + 1):
+            run = side[start:start + patience]
+            if run[0] != 0 and (run == run[0]).all():
+                where = "above" if run[0] > 0 else "below"
+                step = int(start * band["steps"] / band["bins"])
+                meaning = ADVICE[(key, where)]
+                fix = D_WINNING_FIX if meaning == "D is winning" else "compare the samples with a normal run's"
+                return (f"at step {step:,} {key} is {where} the band of normal runs "
+                        f"({lo[start]:.2f}–{hi[start]:.2f} there, this run {mine[start]:.2f}): {meaning}; {fix}")
+    return None
+
+
+def quality_line(band: dict, metric: str, step: int) -> str | None:
+    """'normal runs at step 10,000: 0.91–0.95 (3 seeds)' for the recorded step nearest `step`."""
+    by_step = band.get("quality", {}).get(metric)
+    if not by_step:
+        return None
+    nearest = min(by_step, key=lambda s: abs(int(s) - step))
+    if abs(int(nearest) - step) > 0.1 * band["steps"]:
+        return None
+    values = by_step[nearest]
+    return (f"normal runs of {band['preset']} at step {int(nearest):,}: {metric} {min(values):.3g}–"
+            f"{max(values):.3g} ({len(values)} seeds)")
