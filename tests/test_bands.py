@@ -37,8 +37,12 @@ def test_a_band_holds_the_median_between_the_lowest_and_highest_seed(band, tmp_p
     assert 0.58 < lo.min() and hi.max() < 0.64 and band["seeds"] == 3
     assert bands.arrays(band, "wasserstein") is None  # not logged by a standard GAN
     bands.save(band, tmp_path)
-    assert bands.load(TOY.replace(steps=50, sample_every=7), tmp_path) == band  # the same recipe
-    assert bands.load(TOY.replace(d_lr=1e-2), tmp_path) is None  # another path: no band
+    assert bands.load(TOY.replace(steps=50, sample_every=7), tmp_path) == {**band, "differs": []}
+    # Another recipe for the same models and data is compared with the preset as shipped, and says so;
+    # other data, models or loss have no band.
+    assert bands.load(TOY.replace(d_lr=1e-2, d_steps=3), tmp_path)["differs"] == ["d_lr", "d_steps"]
+    assert bands.load(TOY.replace(loss="hinge"), tmp_path) is None
+    assert bands.load(TOY.replace(dataset="spiral"), tmp_path) is None
     assert bands.load(presets.get_preset("mnist-dcgan"), tmp_path) is None
     assert bands.quality_line(band, "modes_covered", 1000) == ("normal runs of toy-gan at step 1,000: "
                                                                "modes_covered 5–8 (3 seeds)")
@@ -47,12 +51,14 @@ def test_a_band_holds_the_median_between_the_lowest_and_highest_seed(band, tmp_p
 def test_a_run_on_the_path_is_quiet_and_one_that_leaves_it_is_told_why(band):
     assert bands.leaving(fake_history(1000, 0.61, seed=9), band) is None
     message = bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=400), band)
-    assert message.startswith("at step 400 D(x) is above the band of normal runs")
+    assert message.startswith("at step 500 D(x) is above the band of normal runs of toy-gan since step 401")
     assert "D is winning" in message and "--d-lr" in message and len(message.splitlines()) == 1
     # A short excursion (fewer bins than the patience) is not a problem.
     assert bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=940), band) is None
     low = bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=500, high=0.2), band)
-    assert low.startswith("at step 500 D(x) is below") and "D is winning" not in low
+    assert low.startswith("at step 600 D(x) is below") and "D is winning" not in low and "--d-steps" in low
+    changed = bands.leaving(fake_history(1000, 0.61, seed=9, d_real_from=400), {**band, "differs": ["d_lr"]})
+    assert "normal runs of toy-gan (this run changes d_lr) since" in changed
 
 
 def test_the_health_monitor_warns_once_when_a_run_leaves_the_band(band, tmp_path):
@@ -92,6 +98,18 @@ def test_each_shipped_band_matches_its_preset_and_a_fresh_short_run_keeps_to_it(
     trainer, images = run.start_run(preset, tmp_path / "run", seed=7, verbose=False,
                                     images=Images(toy.sample_points(preset.dataset, 5000, seed=7), None, "ring8"))
     trainer.fit(images.images, steps, progress=False)
-    assert trainer.band == band
+    assert trainer.band == {**band, "differs": []}
     assert bands.leaving(trainer.history, band) is None  # a fresh seed of the preset keeps to the band
     assert not any("band" in w for w in trainer.health.warnings)
+    # A discriminator a hundred times faster, five steps per G step, leaves it, and the run is told so.
+    fast_d = preset.replace(d_lr=preset.d_lr * 100, d_steps=5)
+    trainer, _ = run.start_run(fast_d, tmp_path / "fast_d", seed=7, verbose=False, images=images)
+    trainer.fit(images.images, steps, progress=False)
+    (warning,) = [w for w in trainer.health.warnings if "band" in w]
+    assert "above the band of normal runs" in warning and "changes d_lr, d_steps" in warning
+
+
+def test_the_default_preset_and_the_toy_lab_ship_a_band():
+    shipped = {p.stem for p in bands.BANDS_DIR.glob("*.json")}
+    assert {"mnist-dcgan", "toy-gan"} <= shipped
+    assert sum(p.stat().st_size for p in bands.BANDS_DIR.glob("*.json")) < 200_000  # kilobytes, not megabytes

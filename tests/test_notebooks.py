@@ -66,9 +66,20 @@ EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if "### BEGIN SOLUTION" in p.read_tex
 @pytest.mark.slow  # a kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_in_smoke_mode_and_every_check_passes(path, tmp_path, monkeypatch):
-    printed = _run_in_smoke_mode(nbformat.read(path, as_version=4), path.stem, tmp_path, monkeypatch)
+    nb = nbformat.read(path, as_version=4)
+    printed = _run_in_smoke_mode(nb, path.stem, tmp_path, monkeypatch)
     solutions = path.read_text().count("### BEGIN SOLUTION")
     assert printed.count("✓ ") == solutions and "✗ " not in printed, printed[-3000:]
+    assert printed.count("training on the CPU") == 1  # the device line, once, at the top
+    # Progress bars are widgets in Jupyter too, not "IProgress not found" and text.
+    assert "IProgress not found" not in printed
+    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets or "trainer.fit(" not in printed_code(nb)
+
+
+def printed_code(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
 
 
 @pytest.mark.slow  # a kernel per notebook

@@ -26,6 +26,8 @@ SERIES = ("D(x)", "D(G(z))", "d_loss", "g_loss", "wasserstein", "grad_norm")
 BINS = 50
 # Settings that do not change what a step does: a run that differs only in these is still "the preset".
 IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "description")
+# Settings without which the curves are not comparable at all (other data, models or loss): no band.
+SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes")
 MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
 PATIENCE = 5  # bins in a row (a tenth of the recorded run) outside the band before it is said
 
@@ -37,11 +39,13 @@ ADVICE = {
     ("g_loss", "above"): "D is winning",
     ("D(x)", "below"): "D is losing its grip on the real images",
     ("D(G(z))", "above"): "G is fooling D more than usual (look at the samples for collapse)",
-    ("d_loss", "above"): "D is learning less than usual",
+    ("d_loss", "above"): "D is losing its grip on the real images",
     ("g_loss", "below"): "G is fooling D more than usual (look at the samples for collapse)",
 }
-D_WINNING_FIX = ("lower D's learning rate (--d-lr) or add label smoothing (--label-smoothing 0.1); "
-                 "compare the samples with a normal run's")
+FIXES = {
+    "D is winning": "lower D's learning rate (--d-lr) or add label smoothing (--label-smoothing 0.1)",
+    "D is losing its grip on the real images": "raise D's learning rate (--d-lr) or train it more (--d-steps)",
+}
 
 
 def settings(preset: Preset) -> dict:
@@ -94,13 +98,18 @@ def save(band: dict, folder: str | os.PathLike = BANDS_DIR) -> Path:
 
 
 def load(preset: Preset, folder: str | os.PathLike = BANDS_DIR) -> dict | None:
-    """The band recorded for this preset, or None when there is none or the preset's settings differ
-    from the recorded ones (another learning rate or loss is another path)."""
+    """The band recorded for this preset, or None when there is none or the run has other data, models
+    or loss (`SAME_PATH`). A run that changes the recipe otherwise (a learning rate, D steps, a trick) is
+    compared with the preset as shipped: the band's "differs" names what the run changed."""
     path = Path(folder) / f"{preset.name}.json"
     if not path.is_file():
         return None
     band = json.loads(path.read_text())
-    return band if band.get("settings") == settings(preset) else None
+    recorded, mine = band.get("settings", {}), settings(preset)
+    if any(recorded.get(key) != mine.get(key) for key in SAME_PATH):
+        return None
+    band["differs"] = sorted(key for key in set(recorded) | set(mine) if recorded.get(key) != mine.get(key))
+    return band
 
 
 def arrays(band: dict, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -131,10 +140,12 @@ def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> st
             run = side[start:start + patience]
             if run[0] != 0 and (run == run[0]).all():
                 where = "above" if run[0] > 0 else "below"
-                step = int(start * band["steps"] / band["bins"])
+                width = band["steps"] / band["bins"]
                 meaning = ADVICE[(key, where)]
-                fix = D_WINNING_FIX if meaning == "D is winning" else "compare the samples with a normal run's"
-                return (f"at step {step:,} {key} is {where} the band of normal runs "
+                fix = FIXES.get(meaning, "compare the samples with those of a normal run")
+                changed = f" (this run changes {', '.join(band['differs'])})" if band.get("differs") else ""
+                return (f"at step {int((start + patience) * width):,} {key} is {where} the band of normal runs "
+                        f"of {band['preset']}{changed} since step {int(start * width) + 1:,} "
                         f"({lo[start]:.2f}–{hi[start]:.2f} there, this run {mine[start]:.2f}): {meaning}; {fix}")
     return None
 
