@@ -132,8 +132,13 @@ class HealthMonitor:
         """Check the steps so far against the band of normal runs, when there is one."""
         if self.band is None:
             return []
-        message = bands.leaving(self._band_rows, self.band)
-        return self._episode("band", message is not None, 1, step, message or "")
+        message = bands.leaving(self._band_rows, self.band)  # it names its own step
+        if message is None or self._streak.get("band"):
+            return []
+        self._streak["band"] = 1  # once per run: where a run left the path stays where it left it
+        self.warnings.append(message)
+        self._emit(message)
+        return [message]
 
     # --- episodes and output -----------------------------------------------------------------------
 
