@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, help="default: the preset's")
     parser.add_argument("--quality-every", type=int, help="default: a fifth of the run")
-    parser.add_argument("--num", type=int, default=1000, help="samples scored at each kept checkpoint")
+    parser.add_argument("--num", type=int, default=2000, help="samples scored at each kept checkpoint (eval's)")
     parser.add_argument("--out", default=str(bands.BANDS_DIR))
     args = parser.parse_args()
     preset = presets.get_preset(args.preset)
@@ -74,7 +74,7 @@ def main() -> None:
             for step, value in by_step.items():
                 quality.setdefault(metric, {}).setdefault(step, []).append(value)
         print(f"seed {seed}: {steps:,} steps in {time.perf_counter() - start:.0f} s (with scoring)", flush=True)
-    band = bands.record(histories, preset, steps, quality, data=source)
+    band = bands.record(histories, preset, steps, quality, data=source, quality_samples=args.num)
     print(f"band of {len(args.seeds)} runs -> {bands.save(band, args.out)}")
     for metric in quality:
         print(bands.quality_line(band, metric, steps))

@@ -87,7 +87,7 @@ def test_the_loss_plot_draws_the_band_behind_the_curves(band, tmp_path):
 def test_each_shipped_band_matches_its_preset_and_a_fresh_short_run_keeps_to_it(name, tmp_path):
     preset = presets.get_preset(name)
     band = bands.load(preset)
-    assert band is not None, f"{name}.json was recorded with other settings: record it again"
+    assert band is not None and band["differs"] == [], f"{name}.json was recorded with other settings: record it again"
     assert band["seeds"] >= 3 and band["quality"]
     for key in ("D(x)", "D(G(z))", "d_loss", "g_loss"):
         _, lo, median, hi = bands.arrays(band, key)

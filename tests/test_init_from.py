@@ -5,7 +5,8 @@ import pytest
 
 from tfgan import cli, presets, run, trained
 from tfgan.artefacts import export
-from tfgan.data import Images
+from tfgan.data import Images, toy
+from tfgan.errors import TfganError
 from tfgan.runs.checkpoint import CheckpointMismatch
 
 TINY = presets.get_preset("mnist-dcgan").replace(width=8, latent_dim=16, batch_size=16, num_samples=16,
@@ -77,3 +78,42 @@ def test_the_cli_names_a_missing_source_before_loading_data(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: --init-from") and "not found" in error and len(error.splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_fresh_with_a_refused_start_leaves_the_old_run_as_it_was(tmp_path, source_run, digits):
+    source_dir, _ = source_run
+    images = Images(digits[:128], None, "d")
+    wide = TINY.replace(width=16)
+    old, _ = run.start_run(wide, tmp_path / "mine", images=images, verbose=False)
+    old.fit(images.images, 5, progress=False)
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "mine").rglob("*") if p.is_file()
+              and p.name != "train.pid"}
+    with pytest.raises(CheckpointMismatch):
+        run.start_run(wide, tmp_path / "mine", images=images, verbose=False, fresh=True,
+                      init=lambda t: trained.start_from(t, source_dir))
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "mine").rglob("*") if p.is_file()
+             and p.name != "train.pid"}
+    assert after == before and not list((tmp_path / "mine").glob(".fresh-*"))
+
+
+def test_its_own_directory_and_another_noise_are_refused(tmp_path, source_run, digits):
+    source_dir, _ = source_run
+    images = Images(digits[:128], None, "d")
+    with pytest.raises(TfganError, match="this run's own directory"):
+        run.start_run(TINY, tmp_path / "r", images=images, verbose=False,
+                      init=lambda t: trained.start_from(t, tmp_path / "r"))
+    with pytest.raises(CheckpointMismatch, match="trained on gaussian noise and this run draws uniform noise"):
+        run.start_run(TINY.replace(latent="uniform"), tmp_path / "u", images=images, verbose=False,
+                      init=lambda t: trained.start_from(t, source_dir))
+
+
+def test_a_fine_tuned_run_is_not_held_to_the_band_of_runs_from_scratch(tmp_path):
+    shipped = presets.get_preset("toy-gan")
+
+    points = Images(toy.sample_points("ring8", 2000, seed=1), None, "ring8")
+    plain, _ = run.start_run(shipped, tmp_path / "plain", images=points, verbose=False)
+    plain.fit(points.images, 5, progress=False)
+    assert plain.band is not None and plain.health.band is plain.band
+    tuned, _ = run.start_run(shipped, tmp_path / "tuned", images=points, verbose=False,
+                             init=lambda t: trained.start_from(t, tmp_path / "plain"))
+    assert tuned.band is None and tuned.health.band is None

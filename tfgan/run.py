@@ -21,6 +21,7 @@ from tfgan import losses, models
 from tfgan.data.pipeline import check_enough_images
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
+from tfgan.runs import bands
 from tfgan.runs import checkpoint as ckpt_lib
 from tfgan.runs.config import CONFIG_VERSION, read_config, write_config
 from tfgan.samples import is_toy
@@ -172,23 +173,42 @@ def start_run(
     say(f"data: {images.source}")
     if generator is None or discriminator is None:
         generator, discriminator = _build_in(strategy, preset, shape, seed)
-    if fresh and run_dir.exists():  # only now that data and models are known to work
-        _clear_run_dir(run_dir)
+    # --fresh sets the old run's files aside and drops them only once the new run stands: a refusal
+    # below (another architecture to start from, too few images) leaves the folder as it was.
+    aside = _set_aside(run_dir) if fresh and run_dir.exists() else None
+    try:
+        trainer = _trainer_for(preset, generator, discriminator, run_dir, saved, shape, dataset, images, seed,
+                               init, say, strategy=strategy, jit_compile=jit_compile,
+                               mixed_precision=mixed_precision, steps_per_call=steps_per_call,
+                               checkpoint_secs=checkpoint_secs, keep_every=keep_every)
+    except BaseException:
+        _put_back(aside, run_dir)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    return trainer, images
+
+
+def _trainer_for(preset: Preset, generator, discriminator, run_dir: Path, saved: dict | None, shape: tuple,
+                 dataset: str, images: data_lib.Images, seed: int, init, say, **trainer_kwargs) -> GANTrainer:
+    """The trainer of a run directory: checked, resumed (or started from `init`), its config written."""
     config = run_config(preset, shape, dataset, seed)
     if saved is not None:
         ckpt_lib.check_compatible(saved, config, run_dir)
     check_enough_images(len(images.images), preset.batch_size, preset.d_steps)
+    strategy = trainer_kwargs["strategy"]
     if preset.batch_size % strategy.num_replicas_in_sync:
         raise TfganError(f"batch size {preset.batch_size} does not split evenly over "
                          f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
-    trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, jit_compile=jit_compile,
-                         mixed_precision=mixed_precision, strategy=strategy, steps_per_call=steps_per_call,
-                         checkpoint_secs=checkpoint_secs, keep_every=keep_every)
+    trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, **trainer_kwargs)
     step = trainer.restore()
     if step is None and init is not None:
         config["init_from"] = init(trainer)  # may refuse: nothing is written yet
-    elif saved is not None and "init_from" in saved:
+    elif step is not None and saved is not None and "init_from" in saved:
         config["init_from"] = saved["init_from"]
+    # The band of normal runs is of runs from scratch, on the run's own data.
+    band = None if "init_from" in config else bands.load(preset.replace(dataset=dataset))
+    trainer.band = trainer.health.band = band
     claim_run_dir(run_dir)  # written only once nothing can fail: bad input leaves the folder as it was
     if step is not None:
         ignored = "; --init-from is ignored: the run goes on from its own checkpoint" if init is not None else ""
@@ -196,7 +216,7 @@ def start_run(
     else:
         say(f"starting a new run in {run_dir}" + (f": {config['init_from']}" if "init_from" in config else ""))
     write_config(run_dir, config)
-    return trainer, images
+    return trainer
 
 
 def _build_in(strategy: tf.distribute.Strategy, preset: Preset, shape: tuple, seed: int):
@@ -246,10 +266,29 @@ def _images_for(preset: Preset, dataset: str, seed: int, images: data_lib.Images
     return images, shape
 
 
-def _clear_run_dir(run_dir: Path) -> None:
-    """--fresh: what an earlier run left in the folder goes (other files stay)."""
-    for name in ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json", "warnings.log"):
-        target = run_dir / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+RUN_FILES = ("ckpt", "frames", "history.csv", "progress.gif", "losses.png", "config.json", "warnings.log")
+
+
+def _set_aside(run_dir: Path) -> Path:
+    """--fresh: move what an earlier run left in the folder (and only that) into a hidden folder."""
+    aside = run_dir / f".fresh-{os.getpid()}"
+    aside.mkdir(exist_ok=True)
+    for name in RUN_FILES:
+        if (run_dir / name).exists():
+            os.replace(run_dir / name, aside / name)
+    return aside
+
+
+def _put_back(aside: Path | None, run_dir: Path) -> None:
+    """The new run failed to start: the earlier run's files return, over anything half-made."""
+    if aside is None:
+        return
+    for name in RUN_FILES:
+        if (aside / name).exists():
+            target = run_dir / name
+            if target.exists():
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            os.replace(aside / name, target)
+    shutil.rmtree(aside, ignore_errors=True)
 
 

@@ -139,6 +139,8 @@ def start_from(trainer, source: str | os.PathLike) -> str:
     A network of another shape is refused in one line naming both, before anything is written.
     """
     source = Path(source)
+    if source.resolve().is_relative_to(Path(trainer.run_dir).resolve()):
+        raise TfganError(f"--init-from {source} is this run's own directory: start from another run")
     if source.suffix == ".keras" or source.is_file():
         generator, config, step = load_exported(source)
         discriminator = ema_generator = None
@@ -152,6 +154,11 @@ def start_from(trainer, source: str | os.PathLike) -> str:
             raise TfganError(f"{source} has no checkpoint to start from: train it first, or drop --init-from")
         step = int(counter)
     name = config.get("preset", "?")
+    kind, wanted = config.get("latent", "gaussian"), trainer.preset.latent
+    if (kind == "uniform") != (wanted == "uniform"):  # the sphere is the Gaussian's shell; uniform is not
+        raise ckpt_lib.CheckpointMismatch(
+            f"cannot start from {source}: its generator was trained on {kind} noise and this run draws "
+            f"{wanted} noise; pass --latent {kind}, or start from another run")
     _copy_weights(generator, trainer.generator, "generator", source, name, trainer.preset.name)
     if trainer.ema_generator is not None:
         trainer.ema_generator.set_weights((ema_generator or generator).get_weights())

@@ -282,7 +282,8 @@ def _previous_card(folder: Path, info: dict) -> dict:
     except (OSError, ValueError):
         return {}
     same = (isinstance(old, dict) and old.get("generator", {}).get("step") == info["step"]
-            and old.get("generator", {}).get("preset") == info["preset"])
+            and old.get("generator", {}).get("preset") == info["preset"]
+            and old.get("generator", {}).get("truncation") == info.get("truncation"))
     return old if same else {}
 
 

@@ -30,7 +30,7 @@ from tfgan.data import toy
 from tfgan.errors import TfganError
 from tfgan.evaluation import face_metrics, metrics, toy_metrics
 from tfgan.evaluation import neighbours as neighbours_lib
-from tfgan.presets import Preset
+from tfgan.presets import PRESETS, Preset
 from tfgan.runs import bands
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.samples import is_toy
@@ -127,14 +127,20 @@ def evaluate_run(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0, bes
 def normal_runs(config: dict, result: dict, step: int) -> list[str]:
     """What normal runs of the run's preset scored at about this step, from its band file (when the run
     uses the preset as recorded): 'normal runs of mnist-dcgan at step 10,000: fd 0.8–1.1 (3 seeds)'."""
+    if "init_from" in config:  # fine-tuned: normal runs start from scratch
+        return []
     fields = {k: v for k, v in config.items() if k in Preset.__dataclass_fields__}
+    if config.get("preset") in PRESETS:  # the config holds the architecture 'auto' resolved to
+        fields["architecture"] = PRESETS[config["preset"]].architecture
     try:
         band = bands.load(Preset(**fields))
     except (TypeError, ValueError):  # a config from another version of tfgan
         return []
-    if band is None:
+    if band is None or band["differs"]:
         return []
-    return [line for metric in band["quality"] if metric in result
+    # FD and KID shrink with more samples: compare them only at the count the band was scored with.
+    same_count = result.get("samples") == band.get("quality_samples")
+    return [line for metric in band["quality"] if metric in result and (same_count or metric not in ("fd", "kid"))
             and (line := bands.quality_line(band, metric, step)) is not None]
 
 

@@ -57,6 +57,7 @@ def settings(preset: Preset) -> dict:
 def binned(history: Sequence[dict], key: str, steps: int, bins: int = BINS) -> np.ndarray:
     """The median of `key` in each of `bins` equal spans of steps 1..steps (NaN where none logged)."""
     edges = np.linspace(0, steps, bins + 1)
+    history = [row for row in history if row["step"] <= steps]  # a longer run: its tail has no band
     step = np.array([row["step"] for row in history], dtype=float)
     value = np.array([row.get(key, np.nan) for row in history], dtype=float)
     out = np.full(bins, np.nan)
@@ -69,7 +70,7 @@ def binned(history: Sequence[dict], key: str, steps: int, bins: int = BINS) -> n
 
 
 def record(histories: Sequence[Sequence[dict]], preset: Preset, steps: int, quality: dict | None = None,
-           data: str = "") -> dict:
+           data: str = "", quality_samples: int = 0) -> dict:
     """A band from the histories of several seeds; `quality` maps a metric to {step: [one value per seed]};
     `data` says what they trained on."""
     if len(histories) < 2:
@@ -83,7 +84,8 @@ def record(histories: Sequence[Sequence[dict]], preset: Preset, steps: int, qual
     quality = {metric: {str(step): sorted(map(float, values)) for step, values in by_step.items()}
                for metric, by_step in (quality or {}).items()}
     return {"preset": preset.name, "settings": settings(preset), "seeds": len(histories), "data": data, "steps": steps,
-            "bins": BINS, "series": series, "quality": quality}
+            "bins": BINS, "series": series, "quality": quality,
+            "quality_samples": quality_samples}
 
 
 def _list(values: np.ndarray) -> list:
@@ -143,6 +145,8 @@ def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> st
                 width = band["steps"] / band["bins"]
                 meaning = ADVICE[(key, where)]
                 fix = FIXES.get(meaning, "compare the samples with those of a normal run")
+                if "wasserstein" in band["series"]:  # a critic: no labels to smooth
+                    fix = "compare the samples with those of a normal run"
                 changed = f" (this run changes {', '.join(band['differs'])})" if band.get("differs") else ""
                 return (f"at step {int((start + patience) * width):,} {key} is {where} the band of normal runs "
                         f"of {band['preset']}{changed} since step {int(start * width) + 1:,} "

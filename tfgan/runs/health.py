@@ -78,6 +78,9 @@ class HealthMonitor:
         self._peak_diversity = 0.0
         self.band = band  # what normal runs of the preset look like (tfgan.runs.bands), or None
         self._band_rows: list[dict] = []
+        if self.log_path is not None and self.log_path.is_file() and "band of normal runs" in self.log_path.read_text(
+                encoding="utf-8", errors="replace"):
+            self._streak["band"] = 1  # said before this run was resumed
 
     # --- as a trainer callback ---------------------------------------------------------------------
 
@@ -87,7 +90,7 @@ class HealthMonitor:
         self.observe(logs)
         if logs["step"] % trainer.preset.sample_every == 0:
             self.observe_samples(logs["step"], trainer.frame_samples)  # the frame fit just saved
-            self.observe_band(int(logs["step"]))
+            self.observe_band(int(logs["step"]), trainer.history)
 
     # --- the checks ------------------------------------------------------------------------------
 
@@ -128,11 +131,12 @@ class HealthMonitor:
         return self._episode("collapse", collapsed, self.collapse_patience, int(step),
                              COLLAPSE.format(now=now, ref=ref))
 
-    def observe_band(self, step: int) -> list[str]:
-        """Check the steps so far against the band of normal runs, when there is one."""
+    def observe_band(self, step: int, history: list[dict] | None = None) -> list[str]:
+        """Check the steps so far (`history`, a resumed run's whole history; default: the steps this
+        monitor saw) against the band of normal runs, when there is one."""
         if self.band is None:
             return []
-        message = bands.leaving(self._band_rows, self.band)  # it names its own step
+        message = bands.leaving(self._band_rows if history is None else history, self.band)  # names its step
         if message is None or self._streak.get("band"):
             return []
         self._streak["band"] = 1  # once per run: where a run left the path stays where it left it
