@@ -42,6 +42,7 @@ def test_a_band_holds_the_median_between_the_lowest_and_highest_seed(band, tmp_p
     # other data, models or loss have no band.
     assert bands.load(TOY.replace(d_lr=1e-2, d_steps=3), tmp_path)["differs"] == ["d_lr", "d_steps"]
     assert bands.load(TOY.replace(loss="hinge"), tmp_path) is None
+    assert bands.load(TOY.replace(width=64), tmp_path) is None  # other models
     assert bands.load(TOY.replace(dataset="spiral"), tmp_path) is None
     assert bands.load(presets.get_preset("mnist-dcgan"), tmp_path) is None
     assert bands.quality_line(band, "modes_covered", 1000) == ("normal runs of toy-gan at step 1,000: "
@@ -89,7 +90,7 @@ def test_each_shipped_band_matches_its_preset_and_a_fresh_short_run_keeps_to_it(
     band = bands.load(preset)
     assert band is not None and band["differs"] == [], f"{name}.json was recorded with other settings: record it again"
     assert band["seeds"] >= 3 and band["quality"]
-    for key in ("D(x)", "D(G(z))", "d_loss", "g_loss"):
+    for key in bands.WATCHED["critic" if "wasserstein" in band["series"] else "gan"] + ("d_loss", "g_loss"):
         _, lo, median, hi = bands.arrays(band, key)
         assert np.nanmin(hi - lo) >= 0 and np.isfinite(median).all()
     if preset.architecture != "toy":
@@ -113,3 +114,17 @@ def test_the_default_preset_and_the_toy_lab_ship_a_band():
     shipped = {p.stem for p in bands.BANDS_DIR.glob("*.json")}
     assert {"mnist-dcgan", "toy-gan"} <= shipped
     assert sum(p.stat().st_size for p in bands.BANDS_DIR.glob("*.json")) < 200_000  # kilobytes, not megabytes
+
+
+def test_a_critic_is_watched_by_its_estimate_and_gradient_norm():
+    def critic_history(estimate, seed):
+        rng = np.random.default_rng(seed)
+        return [{"step": s, "d_loss": -estimate, "g_loss": 0.0, "wasserstein": estimate + rng.normal(0, 0.01),
+                 "grad_norm": 1.0 + rng.normal(0, 0.01)} for s in range(1, 1001)]
+
+    wgan = presets.get_preset("wgan-gp")
+    band = bands.record([critic_history(0.5 + 0.01 * s, s) for s in range(3)], wgan, 1000)
+    assert "D(x)" not in band["series"] and bands.leaving(critic_history(0.51, 9), band) is None
+    message = bands.leaving(critic_history(0.51, 9)[:300] + critic_history(2.0, 9)[300:], band)
+    assert message.startswith("at step 400 wasserstein is above the band") and "G is falling behind" in message
+    assert "label smoothing" not in message and "--g-lr" in message

@@ -27,7 +27,8 @@ BINS = 50
 # Settings that do not change what a step does: a run that differs only in these is still "the preset".
 IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "description")
 # Settings without which the curves are not comparable at all (other data, models or loss): no band.
-SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes")
+SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes", "width", "hidden",
+             "latent_dim", "g_upsample", "g_batchnorm", "spectral_norm", "acgan")
 MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
 PATIENCE = 5  # bins in a row (a tenth of the recorded run) outside the band before it is said
 
@@ -41,10 +42,24 @@ ADVICE = {
     ("D(G(z))", "above"): "G is fooling D more than usual (look at the samples for collapse)",
     ("d_loss", "above"): "D is losing its grip on the real images",
     ("g_loss", "below"): "G is fooling D more than usual (look at the samples for collapse)",
+    # A Wasserstein critic has no probabilities: its estimate and the gradient norm the penalty holds near 1.
+    ("wasserstein", "above"): "the critic tells real from fake apart more than usual: G is falling behind",
+    ("wasserstein", "below"): "the critic tells real from fake apart less than usual: it may be undertrained",
+    ("grad_norm", "above"): "the critic's gradients are steeper than usual: the penalty is losing its hold",
+    ("grad_norm", "below"): "the critic's gradients are flatter than usual: it may be undertrained",
 }
+WATCHED = {"gan": ("D(x)", "D(G(z))", "d_loss", "g_loss"), "critic": ("wasserstein", "grad_norm")}
 FIXES = {
     "D is winning": "lower D's learning rate (--d-lr) or add label smoothing (--label-smoothing 0.1)",
     "D is losing its grip on the real images": "raise D's learning rate (--d-lr) or train it more (--d-steps)",
+    "the critic tells real from fake apart more than usual: G is falling behind":
+        "raise G's learning rate (--g-lr) or give the critic fewer steps (--d-steps)",
+    "the critic tells real from fake apart less than usual: it may be undertrained":
+        "give the critic more steps (--d-steps) or a higher learning rate (--d-lr)",
+    "the critic's gradients are steeper than usual: the penalty is losing its hold":
+        "lower the learning rates (--g-lr / --d-lr)",
+    "the critic's gradients are flatter than usual: it may be undertrained":
+        "give the critic more steps (--d-steps) or a higher learning rate (--d-lr)",
 }
 
 
@@ -130,7 +145,7 @@ def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> st
     if not history:
         return None
     last_bin = min(band["bins"], int(history[-1]["step"] * band["bins"] / band["steps"]))
-    for key in ("D(x)", "D(G(z))", "d_loss", "g_loss"):
+    for key in WATCHED["critic" if "wasserstein" in band["series"] else "gan"]:
         ranges = arrays(band, key)
         if ranges is None:
             continue
@@ -145,8 +160,6 @@ def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> st
                 width = band["steps"] / band["bins"]
                 meaning = ADVICE[(key, where)]
                 fix = FIXES.get(meaning, "compare the samples with those of a normal run")
-                if "wasserstein" in band["series"]:  # a critic: no labels to smooth
-                    fix = "compare the samples with those of a normal run"
                 changed = f" (this run changes {', '.join(band['differs'])})" if band.get("differs") else ""
                 return (f"at step {int((start + patience) * width):,} {key} is {where} the band of normal runs "
                         f"of {band['preset']}{changed} since step {int(start * width) + 1:,} "
