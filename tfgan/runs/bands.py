@@ -30,6 +30,9 @@ IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "
 SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes", "width", "hidden",
              "latent_dim", "g_upsample", "g_batchnorm", "spectral_norm", "acgan")
 MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
+# ... and at least this share of the median: where three seeds happen to agree closely, a run 0.01 away
+# from them is not off the path (measured: a normal run of notebook 01 was, by 0.01, at one bin).
+RELATIVE_FLOOR = 0.05
 PATIENCE = 5  # bins in a row (a tenth of the recorded run) outside the band before it is said
 
 # What leaving the band in each direction usually means, and what to try.
@@ -140,8 +143,8 @@ def arrays(band: dict, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> str | None:
-    """One line when the run's per-bin median of a series has been outside the band (widened by MARGIN)
-    for `patience` bins in a row, naming the first such step; None while it keeps to the band."""
+    """One line when the run's per-bin median of a series has been outside the band (widened by MARGIN
+    of its width, or RELATIVE_FLOOR of the median where it is narrower) for `patience` bins in a row, naming the first such step; None while it keeps to the band."""
     if not history:
         return None
     last_bin = min(band["bins"], int(history[-1]["step"] * band["bins"] / band["steps"]))
@@ -149,9 +152,9 @@ def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> st
         ranges = arrays(band, key)
         if ranges is None:
             continue
-        _, lo, _, hi = ranges
+        _, lo, median, hi = ranges
         mine = binned(history, key, band["steps"])
-        pad = MARGIN * (hi - lo)
+        pad = np.maximum(MARGIN * (hi - lo), RELATIVE_FLOOR * np.abs(median))
         side = np.where(mine > hi + pad, 1, np.where(mine < lo - pad, -1, 0))[:last_bin]
         for start in range(len(side) - patience + 1):
             run = side[start:start + patience]
