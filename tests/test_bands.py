@@ -65,10 +65,11 @@ def test_a_run_on_the_path_is_quiet_and_one_that_leaves_it_is_told_why(band):
 def test_the_health_monitor_warns_once_when_a_run_leaves_the_band(band, tmp_path):
     said = []
     monitor = HealthMonitor(tmp_path, band=band, echo=said.append)
-    for row in fake_history(1000, 0.61, seed=4, d_real_from=300):
+    rows = fake_history(1000, 0.61, seed=4, d_real_from=300)
+    for i, row in enumerate(rows):
         monitor.observe(row)
         if row["step"] % 100 == 0:
-            monitor.observe_band(row["step"])
+            monitor.observe_band(row["step"], rows[:i + 1])
     assert len(said) == 1 and "D(x) is above the band of normal runs" in said[0]
     assert "above the band" in (tmp_path / "warnings.log").read_text()
 

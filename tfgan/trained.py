@@ -55,6 +55,11 @@ def load_exported(path: str | os.PathLike) -> tuple[keras.Model, dict, int]:
     return generator, dict(info), int(info.get("step", 0))
 
 
+def preset_of(config: dict) -> Preset:
+    """The preset a run's config.json describes (its architecture as resolved for the data)."""
+    return Preset(**{k: v for k, v in config.items() if k in Preset.__dataclass_fields__})
+
+
 def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model, dict]:
     """Untrained models of a run directory's architecture, and its config."""
     run_dir = Path(run_dir)
@@ -63,8 +68,7 @@ def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model,
     config = read_config(run_dir)
     if config is None:
         raise TfganError(f"{run_dir} has no config.json: is it a tfgan run directory?")
-    fields = {k: v for k, v in config.items() if k in Preset.__dataclass_fields__}
-    generator, discriminator = build_models(Preset(**fields), tuple(config["image_shape"]),
+    generator, discriminator = build_models(preset_of(config), tuple(config["image_shape"]),
                                             config.get("seed", 0))
     return generator, discriminator, config
 

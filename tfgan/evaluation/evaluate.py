@@ -30,11 +30,11 @@ from tfgan.data import toy
 from tfgan.errors import TfganError
 from tfgan.evaluation import face_metrics, metrics, toy_metrics
 from tfgan.evaluation import neighbours as neighbours_lib
-from tfgan.presets import PRESETS, Preset
+from tfgan.presets import PRESETS
 from tfgan.runs import bands
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.samples import is_toy
-from tfgan.trained import load_generator, sample_images
+from tfgan.trained import load_generator, preset_of, sample_images
 
 # For each metric, whether larger is better.
 HIGHER_IS_BETTER = {"confident_share": True, "classes_covered": True, "combos_covered": True, "fd": False,
@@ -129,13 +129,13 @@ def normal_runs(config: dict, result: dict, step: int) -> list[str]:
     uses the preset as recorded): 'normal runs of mnist-dcgan at step 10,000: fd 0.8–1.1 (3 seeds)'."""
     if "init_from" in config:  # fine-tuned: normal runs start from scratch
         return []
-    fields = {k: v for k, v in config.items() if k in Preset.__dataclass_fields__}
-    if config.get("preset") in PRESETS:  # the config holds the architecture 'auto' resolved to
-        fields["architecture"] = PRESETS[config["preset"]].architecture
     try:
-        band = bands.load(Preset(**fields))
+        preset = preset_of(config)
     except (TypeError, ValueError):  # a config from another version of tfgan
         return []
+    if preset.name in PRESETS:  # the config holds the architecture 'auto' resolved to
+        preset = preset.replace(architecture=PRESETS[preset.name].architecture)
+    band = bands.load(preset)
     if band is None or band["differs"]:
         return []
     # FD and KID shrink with more samples: compare them only at the count the band was scored with.

@@ -144,7 +144,8 @@ def arrays(band: dict, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 def leaving(history: Sequence[dict], band: dict, patience: int = PATIENCE) -> str | None:
     """One line when the run's per-bin median of a series has been outside the band (widened by MARGIN
-    of its width, or RELATIVE_FLOOR of the median where it is narrower) for `patience` bins in a row, naming the first such step; None while it keeps to the band."""
+    of its width, or RELATIVE_FLOOR of the median where it is narrower) for `patience` bins in a row,
+    naming the step; None while it keeps to the band."""
     if not history:
         return None
     last_bin = min(band["bins"], int(history[-1]["step"] * band["bins"] / band["steps"]))

@@ -77,7 +77,6 @@ class HealthMonitor:
         self._grad_reference: dict[str, float] = {}  # the median of the early norms, once there are enough
         self._peak_diversity = 0.0
         self.band = band  # what normal runs of the preset look like (tfgan.runs.bands), or None
-        self._band_rows: list[dict] = []
         if self.log_path is not None and self.log_path.is_file() and "band of normal runs" in self.log_path.read_text(
                 encoding="utf-8", errors="replace"):
             self._streak["band"] = 1  # said before this run was resumed
@@ -97,8 +96,6 @@ class HealthMonitor:
     def observe(self, logs: dict) -> list[str]:
         """Check one step's logs; returns the warnings given now."""
         step, given = int(logs["step"]), []
-        if self.band is not None:
-            self._band_rows.append({k: v for k, v in logs.items() if k in bands.SERIES or k == "step"})
         if "d_loss" in logs and "wasserstein" not in logs:
             low = logs["d_loss"] < self.d_loss_floor
             given += self._episode("d_wins", low, self.d_loss_patience, step,
@@ -131,12 +128,12 @@ class HealthMonitor:
         return self._episode("collapse", collapsed, self.collapse_patience, int(step),
                              COLLAPSE.format(now=now, ref=ref))
 
-    def observe_band(self, step: int, history: list[dict] | None = None) -> list[str]:
-        """Check the steps so far (`history`, a resumed run's whole history; default: the steps this
-        monitor saw) against the band of normal runs, when there is one."""
+    def observe_band(self, step: int, history: list[dict]) -> list[str]:
+        """Check the run's history so far (a resumed run's whole history, the trainer's) against the band
+        of normal runs, when there is one."""
         if self.band is None:
             return []
-        message = bands.leaving(self._band_rows if history is None else history, self.band)  # names its step
+        message = bands.leaving(history, self.band)  # it names its own step
         if message is None or self._streak.get("band"):
             return []
         self._streak["band"] = 1  # once per run: where a run left the path stays where it left it
