@@ -566,7 +566,8 @@ def test_full_disk_is_refused_before_training(work, tmp_path, monkeypatch, capsy
     assert cli.main(["train", "mnist-dcgan", "--dataset", str(work / "tiny.npz"), "--run-dir",
                      str(tmp_path / "run")]) == 2
     out = capsys.readouterr()
-    assert out.err.startswith("error: only 1 MB free") and "data:" not in out.out
+    assert out.err.startswith("error: not enough disk space for this run: it needs about") and "1.0 MB is free" in out.err
+    assert not (tmp_path / "run" / "ckpt").exists()
 
 
 @pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
@@ -583,7 +584,8 @@ def test_disk_full_during_a_checkpoint_save(tmp_path, digits, monkeypatch, error
         raise error
 
     monkeypatch.setattr(trainer.checkpoint.manager, "save", full)
-    with pytest.raises(TfganError, match="could not write a checkpoint.*No space left.*previous checkpoint is intact"):
+    with pytest.raises(TfganError, match=r"the disk filled up \(No space left on device\): the newest complete "
+                                         r"checkpoint \(step 5\) is intact"):
         trainer.fit(images.images, 10, progress=False)
     again, _ = run.start_run(TINY_PRESET, tmp_path, images=images, verbose=False)
     assert int(again.step) == 5
@@ -602,7 +604,8 @@ def test_disk_full_during_a_frame_is_one_line(work, tmp_path, monkeypatch, capsy
     argv = [str(a) for a in train_args(work, run_dir, 10) if a != "--deterministic"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: No space left on device (") and "free some disk" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: the disk filled up (No space left on device)")
+    assert "newest complete checkpoint (step 4) is intact" in err[0] and "free some space" in err[0]
     assert latest_step(run_dir) == 4
 
 

@@ -69,7 +69,14 @@ def _add_train(sub) -> argparse.ArgumentParser:
     """`train`: the preset, the data, how long, and where the run lives."""
     from tfgan import presets
 
-    train = sub.add_parser("train", help="train a preset (re-run the same command to resume)")
+    train = sub.add_parser(
+        "train", help="train a preset (re-run the same command to resume)",
+        description="Train a preset; re-run the same command to resume. A run directory keeps config.json, the "
+                    "latest --max-checkpoints checkpoints (3; each holds both networks, the weight average and "
+                    "both optimizers' state: 49 MB for mnist-dcgan, 16 MB for anime-dcgan) and those of "
+                    "--keep-every, a PNG frame every --sample-every steps, history.csv, losses.png and "
+                    "progress.gif. Before the first step, training says how much disk space the run needs and "
+                    "refuses to start when it is not there.")
     train.add_argument("preset", help=f"one of: {', '.join(presets.PRESETS)}")
     train.add_argument("--dataset", help="mnist, fashion_mnist, anime, faces, FILE.npz, a folder of images, or 2-D "
                                          "toy data for toy-gan: ring8, grid25, spiral")
@@ -141,6 +148,9 @@ def _add_train_machinery(train: argparse.ArgumentParser) -> None:
     train.add_argument("--keep-every", type=_natural_int, default=0, metavar="N",
                        help="also keep the checkpoint of every N-th step for good (default 0: only the latest "
                             "3), so that `frames` can redraw the progress later with new noise or a larger grid")
+    train.add_argument("--max-checkpoints", type=_positive_int, default=3, metavar="N",
+                       help="keep the latest N checkpoints (default 3); 1 for a small disk, which then needs room "
+                            "for 2: a resumed run deletes its older ones")
     train.add_argument("--steps-per-call", type=_positive_int, metavar="K",
                        help="train steps per compiled call (default: automatic, about 0.25 s of work per call)")
     train.add_argument("--deterministic", action="store_true",
@@ -339,7 +349,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
             jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
             steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
-            init=_init_from(args.init_from),
+            init=_init_from(args.init_from), max_checkpoints=args.max_checkpoints,
         )
         stop.raise_now = False  # from here a signal finishes the step in progress, then saves
         return _train_on(args, preset, trainer, images, stop)

@@ -21,7 +21,7 @@ from tfgan import losses, models
 from tfgan.data.pipeline import check_enough_images
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
-from tfgan.runs import bands
+from tfgan.runs import bands, disk
 from tfgan.runs import checkpoint as ckpt_lib
 from tfgan.runs.config import CONFIG_VERSION, read_config, write_config
 from tfgan.samples import is_toy
@@ -82,8 +82,9 @@ def claim_run_dir(run_dir: Path, check_only: bool = False) -> None:
                     lock.read_text().strip() == str(os.getpid()) else None)
 
 
-def check_writable(run_dir: Path, need_mb: float = 50.0) -> None:
-    """Fail before training, not at the first checkpoint, when the folder can't take the files."""
+def check_writable(run_dir: Path) -> None:
+    """Fail before the data loads when the folder can't take files at all (whether the disk has room for
+    this run is reckoned from its models when training starts: `GANTrainer.space_needed`)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write_test"
@@ -93,12 +94,6 @@ def check_writable(run_dir: Path, need_mb: float = 50.0) -> None:
         raise TfganError(
             f"cannot write to run directory {run_dir} ({e.strerror or e}): choose a writable --run-dir"
         ) from e
-    free_mb = shutil.disk_usage(run_dir).free / 2**20
-    if free_mb < need_mb:
-        raise TfganError(
-            f"only {free_mb:.0f} MB free where {run_dir} lives; a run needs about {need_mb:.0f} MB: "
-            "free some space or choose another --run-dir"
-        )
 
 
 def build_models(preset: Preset, image_shape, seed: int = 0):
@@ -141,6 +136,7 @@ def start_run(
     checkpoint_secs: float = 60.0,
     keep_every: int = 0,
     init: Callable[[GANTrainer], str] | None = None,
+    max_checkpoints: int = 3,
 ) -> tuple[GANTrainer, data_lib.Images]:
     """Load the data, build (or take) the models, and resume the run directory's last checkpoint.
 
@@ -150,8 +146,9 @@ def start_run(
     `trainer.fit(images.images, steps, labels=images.labels)`. `steps_per_call` fixes how many train
     steps run per compiled call (default: automatic, about 0.25 s of work each). Checkpoints come every
     `preset.checkpoint_every` steps and also by time: 10 s into training, then every `checkpoint_secs`
-    (0: by steps only). Only the latest 3 are kept, plus, with `keep_every` N, those of every N-th
-    step (for re-drawing the progress later: `python -m tfgan frames`). `init` is called on a new run
+    (0: by steps only). Only the latest `max_checkpoints` (3) are kept, plus, with `keep_every` N, those
+    of every N-th step (for re-drawing the progress later: `python -m tfgan frames`); 1 suits a small
+    disk, and a resumed run then deletes its older ones. `init` is called on a new run
     (nothing to resume) to set its starting weights and say from where, e.g.
     `init=lambda t: trained.start_from(t, "runs/mnist-dcgan")` to fine-tune another run's networks.
     """
@@ -180,7 +177,8 @@ def start_run(
         trainer = _trainer_for(preset, generator, discriminator, run_dir, saved, shape, dataset, images, seed,
                                init, say, strategy=strategy, jit_compile=jit_compile,
                                mixed_precision=mixed_precision, steps_per_call=steps_per_call,
-                               checkpoint_secs=checkpoint_secs, keep_every=keep_every)
+                               checkpoint_secs=checkpoint_secs, keep_every=keep_every,
+                               max_to_keep=max_checkpoints)
     except BaseException:
         _put_back(aside, run_dir)
         raise
@@ -215,7 +213,13 @@ def _trainer_for(preset: Preset, generator, discriminator, run_dir: Path, saved:
         say(f"resuming {run_dir} from step {step} (epoch {int(trainer.epoch)}){ignored}")
     else:
         say(f"starting a new run in {run_dir}" + (f": {config['init_from']}" if "init_from" in config else ""))
-    write_config(run_dir, config)
+    try:
+        write_config(run_dir, config)
+    except OSError as e:
+        if not disk.is_disk_full(e):
+            raise
+        raise disk.DiskFull(disk.full_message(run_dir, -1 if step is None else step, e,
+                                              trainer.checkpoint.paths())) from e
     return trainer
 
 

@@ -28,11 +28,11 @@ import tensorflow as tf
 from tfgan import data as data_lib
 from tfgan.errors import TfganError
 from tfgan.media import animation, frames, history
-from tfgan.media.images import png_bytes, save_grid
+from tfgan.media.images import grid, png_bytes, save_grid
 from tfgan.presets import Preset
-from tfgan.runs import bands, health, preemption
+from tfgan.runs import bands, disk, health, preemption
 from tfgan.runs.checkpoint import RunCheckpoint
-from tfgan.runs.files import atomic_write_bytes
+from tfgan.runs.files import atomic_write_bytes, truncate_lines
 from tfgan.runs.signals import StopRequests
 from tfgan.step import GAN, ScaledTape, fixed_noise, library_step, unscale_logs, update_ema
 
@@ -278,18 +278,39 @@ class GANTrainer(GAN):
         self.frame_samples = self.generate()
         path = frames.frame_path(self.run_dir / "frames", step)
         if self.points:  # 2-D toy data: the samples over the real points, D's field behind them
-            from tfgan.media import toy_frames
-
-            name = self.toy_dataset
-            field = np.asarray(self.discriminator(toy_frames.field_grid(name), training=False), np.float32)
+            draw = self._toy_drawing(self.frame_samples, step)
             self._frame_writes.append(self._frame_writer.submit(
-                lambda: atomic_write_bytes(path, png_bytes(toy_frames.draw_points(
-                    self.frame_samples, name, self._frame_real, field, f"step {step}"), compress_level=1))))
+                lambda: atomic_write_bytes(path, png_bytes(draw(), compress_level=1))))
             return path
         self._frame_writes.append(self._frame_writer.submit(
             save_grid, self.frame_samples, path, scale=frames.frame_scale(self.generator.output_shape[1]),
             compress_level=1))
         return path
+
+    def _toy_drawing(self, samples: np.ndarray, step: int) -> Callable[[], np.ndarray]:
+        """A toy frame to draw (on the helper thread): D's field is read now, while D is as it was."""
+        from tfgan.media import toy_frames
+
+        name, real = self.toy_dataset, self._frame_real
+        field = np.asarray(self.discriminator(toy_frames.field_grid(name), training=False), np.float32)
+        return lambda: toy_frames.draw_points(samples, name, real, field, f"step {step}")
+
+    def frame_size(self) -> tuple[int, int]:
+        """Bytes and pixels of one progress frame, drawn and encoded (not written) from the models now."""
+        samples = self.generate()
+        picture = self._toy_drawing(samples, int(self.step))() if self.points else \
+            grid(samples, scale=frames.frame_scale(self.generator.output_shape[1]))
+        return len(png_bytes(picture, compress_level=1)), picture.shape[0] * picture.shape[1]
+
+    def space_needed(self, steps: int, max_to_keep: int | None = None) -> disk.SpaceNeeded:
+        """What training on to `steps` will still write: checkpoints sized from the variables they hold,
+        frames from one drawn now, the GIF and the history (keeping `max_to_keep` checkpoints, default
+        the run's own)."""
+        frame_bytes, frame_pixels = self.frame_size()
+        return disk.space_needed(
+            self.checkpoint.size_bytes(), max_to_keep or self.checkpoint.max_to_keep, self.checkpoint.keep_every,
+            int(self.step), steps, self.preset.sample_every, frame_bytes, frame_pixels, len(self.log_keys) + 3,
+            checkpoints_held=len(self.checkpoint.paths()), frames_held=len(frames.list_frames(self.run_dir / "frames")))
 
     def wait_for_frames(self) -> None:
         """Block until every frame is written; a failed write (a full disk) raises here."""
@@ -335,9 +356,7 @@ class GANTrainer(GAN):
         step = int(self.step) if restored else 0
         # Frames drawn after the checkpoint came from weights that are gone: drop them (all of them
         # when there is no checkpoint: fit draws the untrained generator's frame again).
-        for frame_step, path in frames.list_frames(self.run_dir / "frames"):
-            if frame_step > step or not restored:
-                path.unlink(missing_ok=True)
+        self._drop_frames_after(step if restored else -1)
         if not restored:
             return None
         self.checkpoint.drop_kept_after(step)
@@ -348,6 +367,31 @@ class GANTrainer(GAN):
         self.g_optimizer.learning_rate = self.preset.g_lr
         self.d_optimizer.learning_rate = self.preset.d_lr
         return step
+
+    def _drop_frames_after(self, step: int) -> None:
+        for frame_step, path in frames.list_frames(self.run_dir / "frames"):
+            if frame_step > step:
+                path.unlink(missing_ok=True)
+
+    def _disk_filled(self, error: BaseException) -> disk.DiskFull:
+        """The disk filled up: undo every write past the newest complete checkpoint (so the folder is as
+        that save left it, and holds no half-written file), and say what the run holds and what can go."""
+        writes, self._frame_writes = self._frame_writes, []
+        for write in writes:
+            write.exception()  # wait for it; its error is this one's
+        step = self.checkpoint.clean_failed_save()
+        self._drop_frames_after(step)
+        for leftover in [*self.run_dir.glob(".*.tmp"), *(self.run_dir / "frames").glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
+        rows = sum(1 for row in self.history if row["step"] <= step)
+        if rows:
+            truncate_lines(self.run_dir / "history.csv", 1 + rows)  # the header and the saved steps' rows
+        else:
+            (self.run_dir / "history.csv").unlink(missing_ok=True)
+        message = disk.full_message(self.run_dir, step, error, self.checkpoint.paths())
+        if step >= 0:
+            self.restore()  # the networks and counters as saved, for a fit() called again in a notebook
+        return disk.DiskFull(message)
 
     def write_history(self) -> None:
         write_history(self.run_dir, self.history)
@@ -373,13 +417,26 @@ class GANTrainer(GAN):
         `stop_requests`: signal handling already set up by the caller (the CLI, from before the data
         loaded); a stop it caught before fit() began saves at once. Default: fit() sets up its own.
         `train_step`: a train step of your own (see the class docstring), used from now on.
+        Before the first step, the disk must hold what the run will write (`space_needed`); a disk that
+        fills up later stops the run at its newest complete checkpoint, with nothing half-written.
         """
+        try:
+            return self._fit(images, steps, labels, progress, max_seconds, stop_requests, train_step)
+        except BaseException as error:
+            if isinstance(error, disk.DiskFull) or not disk.is_disk_full(error):
+                raise
+            raise self._disk_filled(error) from error
+
+    def _fit(self, images: np.ndarray, steps: int, labels: np.ndarray | None, progress: bool,
+             max_seconds: float | None, stop_requests: StopRequests | None, train_step) -> FitResult:
         from tqdm.auto import tqdm
 
         if train_step is not None:
             self.use_train_step(train_step)
         fit_start, checkpoint_seconds_before = time.perf_counter(), self.checkpoint_seconds
-        iterator, per_epoch = self._start_data(images, labels, steps)
+        # With a time limit the last step is unknown: the space is reckoned for the preset's length more.
+        planned = steps if max_seconds is None else min(steps, int(self.step) + self.preset.steps)
+        iterator, per_epoch = self._start_data(images, labels, steps, planned, say=print if progress else None)
         # With a time limit the last step is unknown: the bar counts steps and their rate, with no total.
         bar = tqdm(total=steps if max_seconds is None else None, initial=min(int(self.step), steps), unit="step",
                    disable=not progress, dynamic_ncols=True, smoothing=0.1)
@@ -420,8 +477,10 @@ class GANTrainer(GAN):
                          seconds=time.perf_counter() - fit_start,
                          checkpoint_seconds=self.checkpoint_seconds - checkpoint_seconds_before)
 
-    def _start_data(self, images: np.ndarray, labels: np.ndarray | None, steps: int):
-        """The endless batch iterator, started where the run stands, and the steps in an epoch."""
+    def _start_data(self, images: np.ndarray, labels: np.ndarray | None, steps: int, planned: int,
+                    say: Callable[[str], None] | None = None):
+        """The endless batch iterator, started where the run stands, and the steps in an epoch; but first
+        the disk is checked for what training on to step `planned` will write."""
         p = self.preset
         if self.conditional and labels is None:
             raise TfganError("a conditional GAN trains on labelled images: pass labels=images.labels")
@@ -432,6 +491,10 @@ class GANTrainer(GAN):
             from tfgan.data import toy
 
             self.toy_dataset, self._frame_real = toy.identify(images), np.asarray(images[:1500])
+        space = disk.check_space(self.run_dir, self.space_needed(planned),
+                                 None if self.checkpoint.max_to_keep == 1 else self.space_needed(planned, 1))
+        if say is not None and int(self.step) < planned:
+            say(space)
         # (0 when the data is smaller than a batch: batches() below says so in words)
         per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
         if not frames.list_frames(self.run_dir / "frames"):

@@ -20,6 +20,8 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfgan.errors import TfganError
+from tfgan.runs import disk
+from tfgan.runs.files import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
@@ -144,12 +146,24 @@ class RunCheckpoint:
     """
 
     def __init__(self, run_dir: str | Path, max_to_keep: int = 3, keep_every: int = 0, **objects):
-        self.directory = Path(run_dir) / "ckpt"
-        self.checkpoint = tf.train.Checkpoint(**objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep)
+        if max_to_keep < 1:
+            raise TfganError(f"--max-checkpoints must be at least 1, got {max_to_keep}")
         if keep_every < 0:
             raise TfganError(f"--keep-every must be 0 (keep only the latest) or more, got {keep_every}")
+        self.directory = Path(run_dir) / "ckpt"
+        self.objects = objects
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.max_to_keep = max_to_keep
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep)
         self.keep_every = keep_every
+
+    def paths(self) -> list[str]:
+        """The latest checkpoints, newest first."""
+        return checkpoint_paths(self.directory)
+
+    def size_bytes(self) -> int:
+        """Bytes of the variables one checkpoint saves (the files add a few KB)."""
+        return disk.variable_bytes(self.objects.values())
 
     @property
     def latest(self) -> str | None:
@@ -161,7 +175,9 @@ class RunCheckpoint:
         for leftover in self.directory.glob("ckpt-*_temp"):
             shutil.rmtree(leftover, ignore_errors=True)
         if path is None:
-            return restore_newest(self.checkpoint, self.directory)
+            restored = restore_newest(self.checkpoint, self.directory)
+            self._keep_only_latest(restored)
+            return restored
         damage = restore_one(self.checkpoint, path)
         if damage is not None:  # a path asked for by name has no older one to fall back to
             raise CheckpointMismatch(f"checkpoint {damage} cannot be restored into these models: "
@@ -179,6 +195,38 @@ class RunCheckpoint:
                 f"could not write a checkpoint to {self.directory} ({_first_line(e, 160)}): "
                 "free disk space or choose a writable --run-dir; the previous checkpoint is intact"
             ) from e
+
+    def _keep_only_latest(self, restored: str | None) -> None:
+        """A run resumed with fewer checkpoints to keep (`--max-checkpoints 1` on a full disk) drops the
+        older ones now, not after the next save, which needs their room: only once the newest restored."""
+        state = tf.train.get_checkpoint_state(str(self.directory))
+        paths = list(state.all_model_checkpoint_paths) if state else []
+        if restored is None or len(paths) <= self.max_to_keep or Path(paths[-1]).name != Path(restored).name:
+            return
+        stamps = list(state.all_model_checkpoint_timestamps)[-self.max_to_keep:]
+        # The state file first (as the manager writes it), so that a stop midway never lists a
+        # checkpoint that is gone; then the files, each checkpoint's index before its data.
+        lines = [f'model_checkpoint_path: "{Path(paths[-1]).name}"']
+        lines += [f'all_model_checkpoint_paths: "{Path(p).name}"' for p in paths[-self.max_to_keep:]]
+        lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in stamps]
+        lines += [f"last_preserved_timestamp: {state.last_preserved_timestamp!r}"]
+        atomic_write_bytes(self.directory / "checkpoint", ("\n".join(lines) + "\n").encode())
+        for path in paths[: -self.max_to_keep]:
+            for f in sorted(disk.checkpoint_files(path), key=lambda p: p.suffix != ".index"):
+                f.unlink(missing_ok=True)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), self.max_to_keep)
+
+    def clean_failed_save(self) -> int:
+        """After a save that failed (a full disk): remove whatever it left half-written, and return the
+        step of the newest complete checkpoint (-1: none)."""
+        state = tf.train.get_checkpoint_state(str(self.directory))
+        disk.remove_partial_checkpoints(self.directory, list(state.all_model_checkpoint_paths) if state else None)
+        paths = checkpoint_paths(self.directory)
+        if not paths:
+            return -1
+        step = int(re.fullmatch(r"ckpt-(\d+)", Path(paths[0]).name).group(1))
+        self.drop_kept_after(step)
+        return step
 
     def _keep(self, path: str) -> None:
         """Link a checkpoint's files into ckpt/kept, where the manager never deletes them; the .index

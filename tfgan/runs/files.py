@@ -25,3 +25,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def truncate_lines(path: str | os.PathLike, lines: int) -> None:
+    """Keep the first `lines` lines of a file, cut in place: unlike a rewrite, it needs no free space."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    end = 0
+    for _ in range(lines):
+        end = data.find(b"\n", end) + 1
+        if end == 0:  # fewer lines than that: nothing to cut
+            return
+    os.truncate(path, end)
