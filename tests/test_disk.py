@@ -88,7 +88,7 @@ def test_estimate_matches_a_real_run_directory(tmp_path, digits):
 
 def test_estimate_counts_what_the_folder_holds_and_keep_every():
     base = {"checkpoint_bytes": 10 * disk.MB, "max_to_keep": 3, "keep_every": 0, "step": 0, "steps": 1000,
-            "sample_every": 100, "frame_bytes": 1000, "frame_pixels": 4000, "log_values": 8, "checkpoints_held": 0,
+            "sample_every": 100, "frame_bytes": 1000, "log_values": 8, "checkpoints_held": 0,
             "frames_held": 0}
     assert disk.space_needed(**base).checkpoints == 4
     assert disk.space_needed(**{**base, "checkpoints_held": 3, "step": 500}).checkpoints == 1

@@ -295,21 +295,20 @@ class GANTrainer(GAN):
         field = np.asarray(self.discriminator(toy_frames.field_grid(name), training=False), np.float32)
         return lambda: toy_frames.draw_points(samples, name, real, field, f"step {step}")
 
-    def frame_size(self) -> tuple[int, int]:
-        """Bytes and pixels of one progress frame, drawn and encoded (not written) from the models now."""
+    def frame_size(self) -> int:
+        """Bytes of one progress frame, drawn and encoded (not written) from the models now."""
         samples = self.generate()
         picture = self._toy_drawing(samples, int(self.step))() if self.points else \
             grid(samples, scale=frames.frame_scale(self.generator.output_shape[1]))
-        return len(png_bytes(picture, compress_level=1)), picture.shape[0] * picture.shape[1]
+        return len(png_bytes(picture, compress_level=1))
 
     def space_needed(self, steps: int, max_to_keep: int | None = None) -> disk.SpaceNeeded:
         """What training on to `steps` will still write: checkpoints sized from the variables they hold,
         frames from one drawn now, the GIF and the history (keeping `max_to_keep` checkpoints, default
         the run's own)."""
-        frame_bytes, frame_pixels = self.frame_size()
         return disk.space_needed(
             self.checkpoint.size_bytes(), max_to_keep or self.checkpoint.max_to_keep, self.checkpoint.keep_every,
-            int(self.step), steps, self.preset.sample_every, frame_bytes, frame_pixels, len(self.log_keys) + 3,
+            int(self.step), steps, self.preset.sample_every, self.frame_size(), len(self.log_keys) + 3,
             checkpoints_held=len(self.checkpoint.paths()), frames_held=len(frames.list_frames(self.run_dir / "frames")))
 
     def wait_for_frames(self) -> None:

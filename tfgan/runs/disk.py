@@ -75,22 +75,23 @@ class SpaceNeeded:
 
 
 def space_needed(checkpoint_bytes: int, max_to_keep: int, keep_every: int, step: int, steps: int,
-                 sample_every: int, frame_bytes: int, frame_pixels: int, log_values: int,
+                 sample_every: int, frame_bytes: int, log_values: int,
                  checkpoints_held: int, frames_held: int) -> SpaceNeeded:
     """The space a run still needs to train from `step` to `steps`.
 
     Checkpoints: the one being written beside the kept ones, the kept ones the folder does not hold yet
     (`checkpoints_held` of them are there; those beyond `max_to_keep` are deleted first), and those
-    `keep_every` will keep for good. Frames: one every `sample_every` steps and the last, each as large
-    as one drawn now and a quarter more (a trained G's frames measured up to 1.2× its first); the GIF
-    holds each frame as up to a byte per pixel.
+    `keep_every` will keep for good. Frames: one every `sample_every` steps and the last, each half as
+    large again as one drawn now (a learning G's frames measured up to 1.5× its first). The GIF takes
+    no more per frame than its PNG (measured: 0.3–1×, `benchmarks/disk_space.py`).
     """
     kept_for_good = steps // keep_every - step // keep_every if keep_every else 0
     checkpoints = 1 + max(0, max_to_keep - checkpoints_held) + kept_for_good
     frames_total = steps // sample_every + 1 + (steps % sample_every > 0)
     frames = max(0, frames_total - frames_held)
-    return SpaceNeeded(checkpoint_bytes + CHECKPOINT_OVERHEAD, checkpoints, frames, frame_bytes * 5 // 4,
-                       gif_bytes=frames_total * frame_pixels, history_bytes=2 * steps * log_values * HISTORY_ROW_BYTES,
+    frame_bytes = frame_bytes * 3 // 2
+    return SpaceNeeded(checkpoint_bytes + CHECKPOINT_OVERHEAD, checkpoints, frames, frame_bytes,
+                       gif_bytes=frames_total * frame_bytes, history_bytes=2 * steps * log_values * HISTORY_ROW_BYTES,
                        dropped=max(0, checkpoints_held - max_to_keep))
 
 
