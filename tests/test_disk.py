@@ -289,3 +289,23 @@ def test_a_real_disk_that_fills_up_mid_run(tmp_path, digits):
         again, _ = start(run_dir, digits)
         result = again.fit(images.images, 60, progress=False)
         assert result.step == 60 and (run_dir / "progress.gif").is_file() and leftovers(run_dir) == []
+
+
+def test_eval_every_best_generator_is_counted_and_cleaned(tmp_path, digits):
+    from tfgan.evaluation import evaluate
+
+    trainer, images = start(tmp_path, digits)
+    without = trainer.space_needed(20)
+    callback = evaluate.EvalCallback(images, 5, num=64)
+    trainer.callbacks.append(callback)
+    generator = disk.variable_bytes([trainer.ema_generator or trainer.generator])
+    assert trainer.space_needed(20).total - without.total == 2 * generator + disk.MB
+    trainer.fit(images.images, 10, progress=False)
+    best = tmp_path / "best"
+    (best / "ckpt-15_temp").mkdir()  # a best-generator save the full disk cut short
+    real = trainer.checkpoint.manager.save
+    trainer.checkpoint.manager.save = lambda checkpoint_number: (_ for _ in ()).throw(full()) \
+        if checkpoint_number >= 15 else real(checkpoint_number=checkpoint_number)
+    with pytest.raises(disk.DiskFull, match=r"\(step 10\) is intact"):
+        trainer.fit(images.images, 20, progress=False)
+    assert leftovers(tmp_path) == [] and (best / "best.json").is_file()

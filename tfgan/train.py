@@ -31,6 +31,7 @@ from tfgan.media import animation, frames, history
 from tfgan.media.images import grid, png_bytes, save_grid
 from tfgan.presets import Preset
 from tfgan.runs import bands, disk, health, preemption
+from tfgan.runs import checkpoint as ckpt_lib
 from tfgan.runs.checkpoint import RunCheckpoint
 from tfgan.runs.files import atomic_write_bytes, truncate_lines
 from tfgan.runs.signals import StopRequests
@@ -309,7 +310,8 @@ class GANTrainer(GAN):
         return disk.space_needed(
             self.checkpoint.size_bytes(), max_to_keep or self.checkpoint.max_to_keep, self.checkpoint.keep_every,
             int(self.step), steps, self.preset.sample_every, self.frame_size(), len(self.log_keys) + 3,
-            checkpoints_held=len(self.checkpoint.paths()), frames_held=len(frames.list_frames(self.run_dir / "frames")))
+            checkpoints_held=len(self.checkpoint.paths()), frames_held=len(frames.list_frames(self.run_dir / "frames")),
+            callbacks_bytes=sum(callback.disk_bytes(self) for callback in self.callbacks if hasattr(callback, "disk_bytes")))
 
     def wait_for_frames(self) -> None:
         """Block until every frame is written; a failed write (a full disk) raises here."""
@@ -379,6 +381,7 @@ class GANTrainer(GAN):
         for write in writes:
             write.exception()  # wait for it; its error is this one's
         step = self.checkpoint.clean_failed_save()
+        ckpt_lib.remove_partial(self.run_dir / "best")  # --eval-every's best generator
         self._drop_frames_after(step)
         for leftover in [*self.run_dir.glob(".*.tmp"), *(self.run_dir / "frames").glob(".*.tmp")]:
             leftover.unlink(missing_ok=True)

@@ -31,7 +31,7 @@ from tfgan.errors import TfganError
 from tfgan.evaluation import face_metrics, metrics, toy_metrics
 from tfgan.evaluation import neighbours as neighbours_lib
 from tfgan.presets import PRESETS
-from tfgan.runs import bands
+from tfgan.runs import bands, disk
 from tfgan.runs.files import atomic_write_bytes
 from tfgan.samples import is_toy
 from tfgan.trained import load_generator, preset_of, sample_images
@@ -188,6 +188,10 @@ class EvalCallback:
             return False
         self._last_time = now
         return True
+
+    def disk_bytes(self, trainer) -> int:
+        """Room for the best generator's checkpoint and the one written beside it, and the logs."""
+        return 2 * disk.variable_bytes([trainer.ema_generator or trainer.generator]) + disk.MB
 
     def _load_best(self, run_dir: Path) -> None:
         path = run_dir / "best" / "best.json"

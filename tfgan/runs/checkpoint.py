@@ -137,6 +137,13 @@ def kept_checkpoints(run_dir: str | Path) -> list[tuple[int, str]]:
     return sorted(found.items())
 
 
+def remove_partial(directory: str | Path) -> None:
+    """What a failed save left in a checkpoint folder: TensorFlow's temporary files, and any checkpoint
+    its `checkpoint` state file does not list."""
+    state = tf.train.get_checkpoint_state(str(directory)) if Path(directory).is_dir() else None
+    disk.remove_partial_checkpoints(Path(directory), list(state.all_model_checkpoint_paths) if state else None)
+
+
 class RunCheckpoint:
     """The checkpoint of one run directory, with step and epoch counters.
 
@@ -219,8 +226,7 @@ class RunCheckpoint:
     def clean_failed_save(self) -> int:
         """After a save that failed (a full disk): remove whatever it left half-written, and return the
         step of the newest complete checkpoint (-1: none)."""
-        state = tf.train.get_checkpoint_state(str(self.directory))
-        disk.remove_partial_checkpoints(self.directory, list(state.all_model_checkpoint_paths) if state else None)
+        remove_partial(self.directory)
         paths = checkpoint_paths(self.directory)
         if not paths:
             return -1

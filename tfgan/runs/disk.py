@@ -61,22 +61,25 @@ class SpaceNeeded:
     gif_bytes: int
     history_bytes: int  # history.csv, twice: it is rewritten beside itself
     dropped: int = 0  # checkpoints beyond the number to keep, which a resumed run deletes before it writes
+    callbacks_bytes: int = 0  # what callbacks write (--eval-every: the best generator and its logs)
 
     @property
     def total(self) -> int:
         return (self.checkpoint_bytes * (self.checkpoints - self.dropped) + self.frames * self.frame_bytes
-                + self.gif_bytes + self.history_bytes + OTHER_BYTES)
+                + self.gif_bytes + self.history_bytes + self.callbacks_bytes + OTHER_BYTES)
 
     def describe(self) -> str:
         dropped = f", less {self.dropped} older one{'s' * (self.dropped != 1)} it deletes" if self.dropped else ""
         return (f"about {_mb(self.total)}: {self.checkpoints} checkpoint{'s' * (self.checkpoints != 1)} of "
                 f"{_mb(self.checkpoint_bytes)}{dropped}, {self.frames} frames of {self.frame_bytes / 1024:.0f} KB, "
-                f"the GIF (~{_mb(self.gif_bytes)}) and the history")
+                f"the GIF (~{_mb(self.gif_bytes)}), "
+                + (f"{_mb(self.callbacks_bytes)} for --eval-every's best generator, " if self.callbacks_bytes else "")
+                + "and the history")
 
 
 def space_needed(checkpoint_bytes: int, max_to_keep: int, keep_every: int, step: int, steps: int,
                  sample_every: int, frame_bytes: int, log_values: int,
-                 checkpoints_held: int, frames_held: int) -> SpaceNeeded:
+                 checkpoints_held: int, frames_held: int, callbacks_bytes: int = 0) -> SpaceNeeded:
     """The space a run still needs to train from `step` to `steps`.
 
     Checkpoints: the one being written beside the kept ones, the kept ones the folder does not hold yet
@@ -92,7 +95,7 @@ def space_needed(checkpoint_bytes: int, max_to_keep: int, keep_every: int, step:
     frame_bytes = frame_bytes * 3 // 2
     return SpaceNeeded(checkpoint_bytes + CHECKPOINT_OVERHEAD, checkpoints, frames, frame_bytes,
                        gif_bytes=frames_total * frame_bytes, history_bytes=2 * steps * log_values * HISTORY_ROW_BYTES,
-                       dropped=max(0, checkpoints_held - max_to_keep))
+                       dropped=max(0, checkpoints_held - max_to_keep), callbacks_bytes=callbacks_bytes)
 
 
 def check_space(run_dir: Path, needed: SpaceNeeded, with_one: SpaceNeeded | None = None) -> str:
