@@ -73,7 +73,7 @@ def _add_train(sub) -> argparse.ArgumentParser:
         "train", help="train a preset (re-run the same command to resume)",
         description="Train a preset; re-run the same command to resume. A run directory keeps config.json, the "
                     "latest --max-checkpoints checkpoints (3; each holds both networks, the weight average and "
-                    "both optimizers' state: 49 MB for mnist-dcgan, 16 MB for anime-dcgan) and those of "
+                    "both optimizers' state: 47 MB for mnist-dcgan, 15 MB for anime-dcgan) and those of "
                     "--keep-every, a PNG frame every --sample-every steps, history.csv, losses.png and "
                     "progress.gif. Before the first step, training says how much disk space the run needs and "
                     "refuses to start when it is not there.")
