@@ -88,15 +88,30 @@ def test_estimate_matches_a_real_run_directory(tmp_path, digits):
 
 def test_estimate_counts_what_the_folder_holds_and_keep_every():
     base = {"checkpoint_bytes": 10 * disk.MB, "max_to_keep": 3, "keep_every": 0, "step": 0, "steps": 1000,
-            "sample_every": 100, "frame_bytes": 1000, "log_values": 8, "checkpoints_held": 0,
-            "frames_held": 0}
+            "sample_every": 100, "frame_bytes": 1000, "log_values": 8, "checkpoints_held": [], "frames_held": 0}
     assert disk.space_needed(**base).checkpoints == 4
-    assert disk.space_needed(**{**base, "checkpoints_held": 3, "step": 500}).checkpoints == 1
+    resumed = {**base, "checkpoints_held": [True] * 3, "step": 500}
+    assert disk.space_needed(**resumed).checkpoints == 1
     assert disk.space_needed(**{**base, "keep_every": 250}).checkpoints == 8  # 4 more kept for good
-    resumed_small = disk.space_needed(**{**base, "checkpoints_held": 3, "max_to_keep": 1, "step": 500})
+    # Held checkpoints that --keep-every also links free nothing when newer ones replace them.
+    assert disk.space_needed(**{**resumed, "checkpoints_held": [False, True, False]}).checkpoints == 3
+    resumed_small = disk.space_needed(**{**resumed, "max_to_keep": 1})
     assert resumed_small.checkpoints == 1 and resumed_small.dropped == 2  # the older two go first
-    assert resumed_small.total < disk.space_needed(**{**base, "checkpoints_held": 3, "step": 500}).total
+    assert resumed_small.total < disk.space_needed(**resumed).total
+    assert disk.space_needed(**{**resumed, "max_to_keep": 1, "checkpoints_held": [True, False, True]}).dropped == 1
     assert disk.space_needed(**{**base, "frames_held": 6, "step": 500}).frames == 5
+
+
+def test_kept_checkpoints_are_not_counted_as_room_and_the_history_before_a_trace(tmp_path, digits):
+    trainer, images = start(tmp_path, digits, keep_every=5)
+    assert trainer.space_needed(100).history_bytes == 2 * 100 * 9 * disk.HISTORY_ROW_BYTES  # 6 logs, untraced
+    trainer.fit(images.images, 15, progress=False)
+    again, _ = start(tmp_path, digits, keep_every=5)
+    assert [disk.frees_space(p) for p in again.checkpoint.paths()] == [False] * 3  # all linked in ckpt/kept
+    assert again.space_needed(25).checkpoints == 1 + 3 + 2  # being written, 3 latest anew, 20 and 25 for good
+    again.fit(images.images, 25, progress=False)
+    held = disk.held(tmp_path)  # five checkpoints' room: 5 ... 25, none freed by the latest moving on
+    assert held["checkpoints"] + held["kept checkpoints"] >= 5 * (again.checkpoint.size_bytes())
 
 
 def test_a_disk_without_room_is_refused_before_anything_is_written(tmp_path, digits, monkeypatch):
@@ -211,7 +226,7 @@ def test_the_full_disk_message_says_what_the_run_holds_and_what_can_go(tmp_path,
     trainer.fit(images.images, 20, progress=False)
     message = disk.full_message(tmp_path, 20, full(), trainer.checkpoint.paths())
     assert "safe to delete: the 2 checkpoint(s) older than the newest" in message
-    assert "or resume with --max-checkpoints 1" in message and "progress.gif already shows them" in message
+    assert "or resume with --max-checkpoints 1" in message and "once you have copied progress.gif" in message
 
 
 def test_max_checkpoints_one_resumes_on_a_full_disk_by_dropping_the_older_ones(tmp_path, digits):
@@ -309,3 +324,38 @@ def test_eval_every_best_generator_is_counted_and_cleaned(tmp_path, digits):
     with pytest.raises(disk.DiskFull, match=r"\(step 10\) is intact"):
         trainer.fit(images.images, 20, progress=False)
     assert leftovers(tmp_path) == [] and (best / "best.json").is_file()
+
+
+def test_a_damaged_newest_checkpoint_is_not_called_intact(tmp_path, digits, monkeypatch):
+    trainer, images = start(tmp_path, digits)
+    trainer.fit(images.images, 15, progress=False)
+    data = next((tmp_path / "ckpt").glob("ckpt-15.data-*"))
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])  # a bad copy
+    resumed, _ = start(tmp_path, digits)
+    assert int(resumed.step) == 10
+    _fail_frame(resumed, monkeypatch)
+    with pytest.raises(disk.DiskFull, match=r"\(step 10\) is intact"):
+        resumed.fit(images.images, 20, progress=False)
+    assert [row["step"] for row in read_history(tmp_path)][-1] == 10
+    assert max(s for s, _ in list_frames(tmp_path / "frames")) == 10
+
+
+def test_without_a_state_file_only_what_has_no_index_goes(tmp_path, digits):
+    trainer, images = start(tmp_path, digits)
+    trainer.fit(images.images, 10, progress=False)
+    ckpt = tmp_path / "ckpt"
+    (ckpt / "checkpoint").unlink()
+    (ckpt / "ckpt-15.data-00000-of-00001").write_bytes(b"\1" * 100)  # a save cut short before its index
+    ckpt_lib.remove_partial(ckpt)
+    assert sorted(p.name for p in ckpt.glob("ckpt-*")) == sorted(
+        f"ckpt-{n}.{kind}" for n in (5, 10) for kind in ("index", "data-00000-of-00001"))
+    again, _ = start(tmp_path, digits)
+    assert int(again.step) == 10
+
+
+def test_a_full_disk_elsewhere_is_not_the_runs(tmp_path):
+    elsewhere = OSError(errno.ENOSPC, "No space left on device", "/dev/shm/x")
+    same = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "history.csv"))
+    (tmp_path / "run").mkdir()
+    assert disk.is_disk_full(same, tmp_path / "run")
+    assert disk.is_disk_full(elsewhere, tmp_path / "run") == (os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev)

@@ -216,7 +216,7 @@ def _trainer_for(preset: Preset, generator, discriminator, run_dir: Path, saved:
     try:
         write_config(run_dir, config)
     except OSError as e:
-        if not disk.is_disk_full(e):
+        if not disk.is_disk_full(e, run_dir):
             raise
         raise disk.DiskFull(disk.full_message(run_dir, -1 if step is None else step, e,
                                               trainer.checkpoint.paths())) from e

@@ -309,8 +309,10 @@ class GANTrainer(GAN):
         the run's own)."""
         return disk.space_needed(
             self.checkpoint.size_bytes(), max_to_keep or self.checkpoint.max_to_keep, self.checkpoint.keep_every,
-            int(self.step), steps, self.preset.sample_every, self.frame_size(), len(self.log_keys) + 3,
-            checkpoints_held=len(self.checkpoint.paths()), frames_held=len(frames.list_frames(self.run_dir / "frames")),
+            # Before the step is traced its logs are unknown: the library step's 6 values at least.
+            int(self.step), steps, self.preset.sample_every, self.frame_size(), max(len(self.log_keys), 6) + 3,
+            checkpoints_held=[disk.frees_space(path) for path in self.checkpoint.paths()],
+            frames_held=len(frames.list_frames(self.run_dir / "frames")),
             callbacks_bytes=sum(callback.disk_bytes(self) for callback in self.callbacks if hasattr(callback, "disk_bytes")))
 
     def wait_for_frames(self) -> None:
@@ -375,25 +377,21 @@ class GANTrainer(GAN):
                 path.unlink(missing_ok=True)
 
     def _disk_filled(self, error: BaseException) -> disk.DiskFull:
-        """The disk filled up: undo every write past the newest complete checkpoint (so the folder is as
-        that save left it, and holds no half-written file), and say what the run holds and what can go."""
+        """The disk filled up: undo every write past the newest checkpoint that restores (so the folder
+        is as that save left it, and holds no half-written file), and say what the run holds and what
+        can go. The networks and counters go back to that checkpoint too, for a fit() called again."""
         writes, self._frame_writes = self._frame_writes, []
         for write in writes:
             write.exception()  # wait for it; its error is this one's
-        step = self.checkpoint.clean_failed_save()
+        self.checkpoint.clean_failed_save()
         ckpt_lib.remove_partial(self.run_dir / "best")  # --eval-every's best generator
-        self._drop_frames_after(step)
-        for leftover in [*self.run_dir.glob(".*.tmp"), *(self.run_dir / "frames").glob(".*.tmp")]:
-            leftover.unlink(missing_ok=True)
-        rows = sum(1 for row in self.history if row["step"] <= step)
-        if rows:
-            truncate_lines(self.run_dir / "history.csv", 1 + rows)  # the header and the saved steps' rows
-        else:
+        step = self.restore()  # also drops the frames, kept checkpoints and history rows past it
+        if step is None:
+            step = -1
             (self.run_dir / "history.csv").unlink(missing_ok=True)
-        message = disk.full_message(self.run_dir, step, error, self.checkpoint.paths())
-        if step >= 0:
-            self.restore()  # the networks and counters as saved, for a fit() called again in a notebook
-        return disk.DiskFull(message)
+        else:  # cut in place: a rewrite would need room. The rows up to the step come first.
+            truncate_lines(self.run_dir / "history.csv", 1 + len(self.history))
+        return disk.DiskFull(disk.full_message(self.run_dir, step, error, self.checkpoint.paths()))
 
     def write_history(self) -> None:
         write_history(self.run_dir, self.history)
@@ -425,7 +423,7 @@ class GANTrainer(GAN):
         try:
             return self._fit(images, steps, labels, progress, max_seconds, stop_requests, train_step)
         except BaseException as error:
-            if isinstance(error, disk.DiskFull) or not disk.is_disk_full(error):
+            if isinstance(error, disk.DiskFull) or not disk.is_disk_full(error, self.run_dir):
                 raise
             raise self._disk_filled(error) from error
 
@@ -493,10 +491,11 @@ class GANTrainer(GAN):
             from tfgan.data import toy
 
             self.toy_dataset, self._frame_real = toy.identify(images), np.asarray(images[:1500])
-        space = disk.check_space(self.run_dir, self.space_needed(planned),
-                                 None if self.checkpoint.max_to_keep == 1 else self.space_needed(planned, 1))
-        if say is not None and int(self.step) < planned:
-            say(space)
+        if int(self.step) < planned:  # a run trained to the end has nothing to write but its GIF
+            space = disk.check_space(self.run_dir, self.space_needed(planned),
+                                     None if self.checkpoint.max_to_keep == 1 else self.space_needed(planned, 1))
+            if say is not None:
+                say(space)
         # (0 when the data is smaller than a batch: batches() below says so in words)
         per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
         if not frames.list_frames(self.run_dir / "frames"):

@@ -13,6 +13,7 @@ damaged anyway (a full disk, a bad copy) is skipped with a notice for the one be
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 from pathlib import Path
@@ -211,28 +212,26 @@ class RunCheckpoint:
         if restored is None or len(paths) <= self.max_to_keep or Path(paths[-1]).name != Path(restored).name:
             return
         stamps = list(state.all_model_checkpoint_timestamps)[-self.max_to_keep:]
-        # The state file first (as the manager writes it), so that a stop midway never lists a
-        # checkpoint that is gone; then the files, each checkpoint's index before its data.
+        # The files first: on a full disk their room is what lets the state file be written. A stop in
+        # between leaves older checkpoints listed but gone, which restoring skips.
+        dropped = paths[: -self.max_to_keep]
+        for path in dropped:
+            for f in sorted(disk.checkpoint_files(path), key=lambda p: p.suffix != ".index"):
+                f.unlink(missing_ok=True)
         lines = [f'model_checkpoint_path: "{Path(paths[-1]).name}"']
         lines += [f'all_model_checkpoint_paths: "{Path(p).name}"' for p in paths[-self.max_to_keep:]]
         lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in stamps]
         lines += [f"last_preserved_timestamp: {state.last_preserved_timestamp!r}"]
         atomic_write_bytes(self.directory / "checkpoint", ("\n".join(lines) + "\n").encode())
-        for path in paths[: -self.max_to_keep]:
-            for f in sorted(disk.checkpoint_files(path), key=lambda p: p.suffix != ".index"):
-                f.unlink(missing_ok=True)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), self.max_to_keep)
+        print(f"keeping the latest {self.max_to_keep} checkpoint(s): deleted the older "
+              f"{', '.join(Path(p).name for p in dropped)}")
 
-    def clean_failed_save(self) -> int:
-        """After a save that failed (a full disk): remove whatever it left half-written, and return the
-        step of the newest complete checkpoint (-1: none)."""
+    def clean_failed_save(self) -> None:
+        """After a save that failed (a full disk): remove whatever it left half-written, and forget it
+        (the manager may have counted a checkpoint whose state file was never written)."""
         remove_partial(self.directory)
-        paths = checkpoint_paths(self.directory)
-        if not paths:
-            return -1
-        step = int(re.fullmatch(r"ckpt-(\d+)", Path(paths[0]).name).group(1))
-        self.drop_kept_after(step)
-        return step
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), self.max_to_keep)
 
     def _keep(self, path: str) -> None:
         """Link a checkpoint's files into ckpt/kept, where the manager never deletes them; the .index
@@ -246,8 +245,14 @@ class RunCheckpoint:
             target.unlink(missing_ok=True)
             try:
                 target.hardlink_to(source)
-            except OSError:  # a file system without hard links: a copy
-                shutil.copyfile(source, target)
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK):
+                    raise
+                try:  # a file system without hard links: a copy
+                    shutil.copyfile(source, target)
+                except BaseException:
+                    target.unlink(missing_ok=True)
+                    raise
 
     def drop_kept_after(self, step: int) -> None:
         """Resuming from `step`: kept checkpoints past it belong to a history that is being redone."""

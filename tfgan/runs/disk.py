@@ -79,23 +79,25 @@ class SpaceNeeded:
 
 def space_needed(checkpoint_bytes: int, max_to_keep: int, keep_every: int, step: int, steps: int,
                  sample_every: int, frame_bytes: int, log_values: int,
-                 checkpoints_held: int, frames_held: int, callbacks_bytes: int = 0) -> SpaceNeeded:
+                 checkpoints_held: list[bool], frames_held: int, callbacks_bytes: int = 0) -> SpaceNeeded:
     """The space a run still needs to train from `step` to `steps`.
 
-    Checkpoints: the one being written beside the kept ones, the kept ones the folder does not hold yet
-    (`checkpoints_held` of them are there; those beyond `max_to_keep` are deleted first), and those
-    `keep_every` will keep for good. Frames: one every `sample_every` steps and the last, each half as
+    Checkpoints: the one being written beside the kept ones, the kept ones the folder does not hold yet,
+    and those `keep_every` will keep for good. `checkpoints_held` says, newest first, of each checkpoint
+    the folder holds whether deleting it frees its space (not when --keep-every keeps a hard link to it):
+    only those make room as newer ones replace them, and those beyond `max_to_keep` are deleted first. Frames: one every `sample_every` steps and the last, each half as
     large again as one drawn now (a learning G's frames measured up to 1.5× its first). The GIF takes
     no more per frame than its PNG (measured: 0.3–1×, `benchmarks/disk_space.py`).
     """
     kept_for_good = steps // keep_every - step // keep_every if keep_every else 0
-    checkpoints = 1 + max(0, max_to_keep - checkpoints_held) + kept_for_good
+    frees = sum(checkpoints_held[:max_to_keep])  # latest ones whose room a newer checkpoint takes over
+    checkpoints = 1 + max(0, max_to_keep - frees) + kept_for_good
     frames_total = steps // sample_every + 1 + (steps % sample_every > 0)
     frames = max(0, frames_total - frames_held)
     frame_bytes = frame_bytes * 3 // 2
     return SpaceNeeded(checkpoint_bytes + CHECKPOINT_OVERHEAD, checkpoints, frames, frame_bytes,
                        gif_bytes=frames_total * frame_bytes, history_bytes=2 * steps * log_values * HISTORY_ROW_BYTES,
-                       dropped=max(0, checkpoints_held - max_to_keep), callbacks_bytes=callbacks_bytes)
+                       dropped=sum(checkpoints_held[max_to_keep:]), callbacks_bytes=callbacks_bytes)
 
 
 def check_space(run_dir: Path, needed: SpaceNeeded, with_one: SpaceNeeded | None = None) -> str:
@@ -109,17 +111,25 @@ def check_space(run_dir: Path, needed: SpaceNeeded, with_one: SpaceNeeded | None
     return f"disk: this run needs {needed.describe()}; {_mb(free)} free"
 
 
-def is_disk_full(error: BaseException | None) -> bool:
-    """Did this error (or one it was raised from) come from a full disk or an exhausted quota?"""
+def is_disk_full(error: BaseException | None, run_dir: str | Path | None = None) -> bool:
+    """Did this error (or one it was raised from) come from a full disk or an exhausted quota (the one
+    `run_dir` is on, when given and the error names its file)?"""
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
-            return True
+            return run_dir is None or not error.filename or _same_disk(error.filename, run_dir)
         if any(text in str(error) for text in FULL_TEXTS):  # TensorFlow's own writes: an OpError
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def _same_disk(filename, run_dir: str | Path) -> bool:
+    folder = Path(os.fsdecode(filename)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.stat().st_dev == Path(run_dir).stat().st_dev
 
 
 def _size(path: Path, seen: set) -> int:
@@ -146,6 +156,12 @@ def held(run_dir: Path) -> dict[str, int]:
     return parts
 
 
+def frees_space(path: str | Path) -> bool:
+    """Would deleting this checkpoint free its space? Not when another name (ckpt/kept) links its files."""
+    files = checkpoint_files(path)
+    return bool(files) and all(f.stat().st_nlink == 1 for f in files)
+
+
 def checkpoint_files(path: str | Path) -> list[Path]:
     """The files of one checkpoint (`.../ckpt-N`): its data shards and its index."""
     path = Path(path)
@@ -161,12 +177,14 @@ def full_message(run_dir: Path, saved_step: int, error: BaseException, newest_fi
         "no checkpoint was complete yet"
     holds = ", ".join(f"{name} {_mb(size)}" for name, size in parts.items() if size >= MB // 10)
     safe = []
-    older = sum(f.stat().st_size for path in newest_first[1:] for f in checkpoint_files(path))
+    older = [path for path in newest_first[1:] if frees_space(path)]
     if older:
-        safe.append(f"the {len(newest_first) - 1} checkpoint(s) older than the newest in {run_dir / 'ckpt'} "
-                    f"({_mb(older)}; or resume with --max-checkpoints 1, which deletes them)")
+        size = sum(f.stat().st_size for path in older for f in checkpoint_files(path))
+        safe.append(f"the {len(older)} checkpoint(s) older than the newest in {run_dir / 'ckpt'} ({_mb(size)}; or "
+                    "resume with --max-checkpoints 1, which deletes them)")
     if parts["frames"] and parts["GIF"]:
-        safe.append(f"{run_dir / 'frames'} ({_mb(parts['frames'])}; progress.gif already shows them)")
+        safe.append(f"{run_dir / 'frames'} ({_mb(parts['frames'])}) once you have copied progress.gif, which shows "
+                    "them: a resumed run remakes the GIF from the frames left")
     can_go = "; safe to delete: " + " and ".join(safe) if safe else ""
     return (f"the disk filled up ({_reason(error)}): {where}; {run_dir} holds {_mb(total)} ({holds}){can_go}; "
             "free some space and re-run the same command to resume")
@@ -192,10 +210,10 @@ def remove_partial_checkpoints(ckpt_dir: Path, listed: list[str] | None) -> None
         m = re.fullmatch(r"(ckpt-\d+)\.(index|data-\d+-of-\d+)", f.name)
         if m and m.group(1) not in names:
             f.unlink(missing_ok=True)
-    kept = ckpt_dir / "kept"
-    for data in kept.glob("ckpt-*.data-*") if kept.is_dir() else []:  # linked before its index, which failed
-        if not (kept / f"{data.name.split('.')[0]}.index").exists():
-            data.unlink(missing_ok=True)
+    for folder in (ckpt_dir, ckpt_dir / "kept"):  # data without its index (written, or linked, last)
+        for data in folder.glob("ckpt-*.data-*") if folder.is_dir() else []:
+            if not (folder / f"{data.name.split('.')[0]}.index").exists():
+                data.unlink(missing_ok=True)
 
 
 def _mb(size: float) -> str:
