@@ -359,3 +359,18 @@ def test_a_full_disk_elsewhere_is_not_the_runs(tmp_path):
     (tmp_path / "run").mkdir()
     assert disk.is_disk_full(same, tmp_path / "run")
     assert disk.is_disk_full(elsewhere, tmp_path / "run") == (os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev)
+
+
+def test_a_run_longer_than_the_disk_holds_starts_and_is_told(tmp_path, digits, monkeypatch, capsys):
+    """Frames for 10**9 steps never fit: such a run (one to be stopped by hand) is refused only when the
+    next preset-length of steps does not fit, and is told that the disk will fill later."""
+    trainer, images = start(tmp_path, digits)
+    near = trainer.space_needed(PRESET.steps).total
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**12, used=0, free=near))
+    trainer.callbacks.append(lambda trainer, logs: setattr(trainer, "stop_training", True))  # stopped by hand
+    trainer.fit(images.images, 10**9, progress=True)
+    out = capsys.readouterr().out
+    assert "disk: all 1,000,000,000 steps would need" in out and "stop at its newest checkpoint when the disk" in out
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**12, used=0, free=near // 10))
+    with pytest.raises(disk.DiskFull, match="not enough disk space"):
+        trainer.fit(images.images, 10**9, progress=False)

@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -371,6 +372,18 @@ class GANTrainer(GAN):
         self.d_optimizer.learning_rate = self.preset.d_lr
         return step
 
+    def _check_space(self, planned: int, say: Callable[[str], None]) -> None:
+        """Refuse to start when the disk cannot take what the next preset-length of steps will write
+        (the checkpoints, most of all); a longer run whose frames would fill the disk only later is told
+        so, and stops cleanly when it does (a run of 10**9 steps is one to be stopped by hand)."""
+        horizon = min(planned, int(self.step) + self.preset.steps)
+        one = None if self.checkpoint.max_to_keep == 1 else self.space_needed(horizon, 1)
+        say(disk.check_space(self.run_dir, self.space_needed(horizon), one))
+        whole = self.space_needed(planned) if horizon < planned else None
+        if whole is not None and whole.total > shutil.disk_usage(self.run_dir).free:
+            say(f"disk: all {planned:,} steps would need {whole.describe()}, more than is free: the run will "
+                "stop at its newest checkpoint when the disk fills")
+
     def _drop_frames_after(self, step: int) -> None:
         for frame_step, path in frames.list_frames(self.run_dir / "frames"):
             if frame_step > step:
@@ -492,10 +505,7 @@ class GANTrainer(GAN):
 
             self.toy_dataset, self._frame_real = toy.identify(images), np.asarray(images[:1500])
         if int(self.step) < planned:  # a run trained to the end has nothing to write but its GIF
-            space = disk.check_space(self.run_dir, self.space_needed(planned),
-                                     None if self.checkpoint.max_to_keep == 1 else self.space_needed(planned, 1))
-            if say is not None:
-                say(space)
+            self._check_space(planned, say or (lambda line: None))
         # (0 when the data is smaller than a batch: batches() below says so in words)
         per_epoch = max(1, data_lib.steps_per_epoch(len(images), p.batch_size, p.d_steps))
         if not frames.list_frames(self.run_dir / "frames"):
