@@ -7,6 +7,7 @@ median and the lowest-to-highest range over the seeds (`tfgan.runs.bands`).
 
     python scripts/record_bands.py mnist-dcgan --seeds 0 1 2
     python scripts/record_bands.py toy-gan --seeds 0 1 2 --quality-every 250
+    python scripts/record_bands.py anime-dcgan --from-runs /tmp/tfgan-bands-anime-dcgan-XXXX  # score again
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tensorflow as tf
 
 from tfgan import data, presets, run, trained
 from tfgan.evaluation import evaluate
+from tfgan.media.history import read_history
 from tfgan.runs import bands
 from tfgan.runs import checkpoint as ckpt_lib
 from tfgan.runs.config import generator_key
@@ -57,20 +59,26 @@ def main() -> None:
     parser.add_argument("--quality-every", type=int, help="default: a fifth of the run")
     parser.add_argument("--num", type=int, default=2000, help="samples scored at each kept checkpoint (eval's)")
     parser.add_argument("--out", default=str(bands.BANDS_DIR))
+    parser.add_argument("--from-runs", metavar="DIR", help="score the runs an earlier recording left in DIR "
+                                                          "(its seedN folders) again, instead of training")
     args = parser.parse_args()
     preset = presets.get_preset(args.preset)
     steps = args.steps or preset.steps
     every = args.quality_every or max(1, steps // 5)
-    work = Path(tempfile.mkdtemp(prefix=f"tfgan-bands-{preset.name}-"))
+    work = Path(args.from_runs or tempfile.mkdtemp(prefix=f"tfgan-bands-{preset.name}-"))
     histories, quality, source = [], {}, ""
     for seed in args.seeds:
         start = time.perf_counter()
-        trainer, images = run.start_run(preset, work / f"seed{seed}", seed=seed, keep_every=every, verbose=False)
-        trainer.fit(images.images, steps, labels=images.labels, progress=False)
-        histories.append(trainer.history)
+        if args.from_runs:
+            images = data.load(preset.dataset, preset.image_size, seed)  # as start_run loaded it
+            histories.append([row for row in read_history(work / f"seed{seed}") if row["step"] <= steps])
+        else:
+            trainer, images = run.start_run(preset, work / f"seed{seed}", seed=seed, keep_every=every, verbose=False)
+            trainer.fit(images.images, steps, labels=images.labels, progress=False)
+            histories.append(trainer.history)
         source = images.source
-        real = data.Images(images.images, images.labels, images.source)
-        for metric, by_step in score_kept(work / f"seed{seed}", real, args.num, seed, every).items():
+        # the data as loaded, attributes and all: the procedural faces are scored by their classifier
+        for metric, by_step in score_kept(work / f"seed{seed}", images, args.num, seed, every).items():
             for step, value in by_step.items():
                 quality.setdefault(metric, {}).setdefault(step, []).append(value)
         print(f"seed {seed}: {steps:,} steps in {time.perf_counter() - start:.0f} s (with scoring)", flush=True)
