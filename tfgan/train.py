@@ -304,14 +304,16 @@ class GANTrainer(GAN):
             grid(samples, scale=frames.frame_scale(self.generator.output_shape[1]))
         return len(png_bytes(picture, compress_level=1))
 
-    def space_needed(self, steps: int, max_to_keep: int | None = None) -> disk.SpaceNeeded:
+    def space_needed(self, steps: int, max_to_keep: int | None = None, frame_bytes: int | None = None
+                     ) -> disk.SpaceNeeded:
         """What training on to `steps` will still write: checkpoints sized from the variables they hold,
-        frames from one drawn now, the GIF and the history (keeping `max_to_keep` checkpoints, default
-        the run's own)."""
+        frames from one drawn now (or `frame_bytes` each), the GIF and the history (keeping `max_to_keep`
+        checkpoints, default the run's own)."""
         return disk.space_needed(
             self.checkpoint.size_bytes(), max_to_keep or self.checkpoint.max_to_keep, self.checkpoint.keep_every,
             # Before the step is traced its logs are unknown: the library step's 6 values at least.
-            int(self.step), steps, self.preset.sample_every, self.frame_size(), max(len(self.log_keys), 6) + 3,
+            int(self.step), steps, self.preset.sample_every, frame_bytes or self.frame_size(),
+            max(len(self.log_keys), 6) + 3,
             checkpoints_held=[disk.frees_space(path) for path in self.checkpoint.paths()],
             frames_held=len(frames.list_frames(self.run_dir / "frames")),
             callbacks_bytes=sum(callback.disk_bytes(self) for callback in self.callbacks if hasattr(callback, "disk_bytes")))
@@ -377,9 +379,10 @@ class GANTrainer(GAN):
         (the checkpoints, most of all); a longer run whose frames would fill the disk only later is told
         so, and stops cleanly when it does (a run of 10**9 steps is one to be stopped by hand)."""
         horizon = min(planned, int(self.step) + self.preset.steps)
-        one = None if self.checkpoint.max_to_keep == 1 else self.space_needed(horizon, 1)
-        say(disk.check_space(self.run_dir, self.space_needed(horizon), one))
-        whole = self.space_needed(planned) if horizon < planned else None
+        frame = self.frame_size()  # drawn once for the three reckonings
+        one = None if self.checkpoint.max_to_keep == 1 else self.space_needed(horizon, 1, frame)
+        say(disk.check_space(self.run_dir, self.space_needed(horizon, frame_bytes=frame), one))
+        whole = self.space_needed(planned, frame_bytes=frame) if horizon < planned else None
         if whole is not None and whole.total > shutil.disk_usage(self.run_dir).free:
             say(f"disk: all {planned:,} steps would need {whole.describe()}, more than is free: the run will "
                 "stop at its newest checkpoint when the disk fills")
