@@ -205,3 +205,63 @@ def test_upsampling_choices_that_do_not_exist_are_refused(kwargs, message):
     shape = {"mnist": (28, 28, 1), "dcgan": (64, 64, 3), "toy": (2,)}[architecture]
     with pytest.raises(TfganError, match=message):
         models.build(architecture, 16, shape, **kwargs)
+
+
+def test_a_smaller_draw_size_draws_and_judges_at_that_size():
+    g, d = models.build("dcgan", 16, (64, 64, 3), width=8, draw_size=32)
+    full_g, full_d = models.build("dcgan", 16, (64, 64, 3), width=8)
+    assert g.output_shape == (None, 64, 64, 3) and d.output_shape == (None, 1)
+    # G's last transposed convolution ends at 32×32, then one ×2 resize; D averages down to 32×32 first.
+    assert g.layers[-2].output.shape[1:3] == (32, 32) and type(g.layers[-1]).__name__ == "UpSampling2D"
+    assert type(d.layers[0]).__name__ == "AveragePooling2D" and d.layers[1].output.shape[1:3] == (16, 16)
+    # The same layers at a quarter of the pixels: fewer weights only where a size enters them (G's projection
+    # from z, D's verdict on its last map).
+    assert g.count_params() < full_g.count_params() and d.count_params() < full_d.count_params()
+    assert g.layers[4].count_params() == full_g.layers[4].count_params()  # the first transposed convolution
+    # D sees G's picture as G drew it: the bilinear ×2 and the 2×2 average nearly undo each other.
+    import numpy as np
+
+    images = g(np.random.default_rng(0).normal(size=(4, 16)).astype("float32"), training=False)
+    assert float(np.abs(images).max()) <= 1.0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"draw_size": 48}, "does not divide the image size 64"),
+    ({"draw_size": 128}, "does not divide"),
+    ({"draw_size": 16}, "image size 16 is not supported"),
+])
+def test_draw_sizes_that_cannot_work_are_refused(kwargs, message):
+    with pytest.raises(TfganError, match=message):
+        models.build("dcgan", 16, (64, 64, 3), width=8, **kwargs)
+
+
+def test_draw_size_and_minibatch_std_need_the_dcgan_models_and_no_critic():
+    with pytest.raises(TfganError, match="built for the 'dcgan' models, not 'mnist'"):
+        models.build("mnist", 16, (28, 28, 1), width=8, minibatch_std=True)
+    with pytest.raises(TfganError, match="per-sample gradient penalty"):
+        models.build("dcgan", 16, (64, 64, 3), width=8, critic=True, minibatch_std=True)
+
+
+def test_minibatch_std_shows_d_how_much_a_batch_varies():
+    import numpy as np
+    import tensorflow as tf
+
+    layer = models.MinibatchStdDev(group_size=4)
+    rng = np.random.default_rng(0)
+    varied = tf.constant(rng.normal(size=(8, 4, 4, 3)), tf.float32)
+    same = tf.repeat(varied[:1], 8, axis=0)  # a collapsed batch: one image eight times
+    spread_varied, spread_same = layer(varied)[..., -1], layer(same)[..., -1]
+    assert layer(varied).shape == (8, 4, 4, 4)
+    assert float(tf.reduce_max(spread_same)) < 1e-3 and float(tf.reduce_min(spread_varied)) > 0.5
+    # Groups of four: a group's members are every second image here (8 images, 2 groups), so a batch whose
+    # even images are one face and odd ones varied shows a collapsed group beside a varied one.
+    half = tf.stack([same[0] if i % 2 == 0 else varied[i] for i in range(8)])
+    values = layer(half)[:, 0, 0, -1].numpy()
+    assert values[0] < 1e-3 and values[1] > 0.5 and values[2] < 1e-3
+    with tf.GradientTape() as tape:  # finite where a group agrees exactly (no sqrt of zero)
+        tape.watch(same)
+        total = tf.reduce_sum(layer(same))
+    assert np.isfinite(tape.gradient(total, same).numpy()).all()
+    assert layer(varied[:6]).shape == (6, 4, 4, 4)  # a batch that does not split into fours is one group
+    _, d = models.build("dcgan", 16, (64, 64, 3), width=8, minibatch_std=True, spectral_norm=True)
+    assert any(isinstance(layer, models.MinibatchStdDev) for layer in d.layers)

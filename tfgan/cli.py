@@ -121,6 +121,11 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
                        help="how the 28×28 G doubles its size: transposed convolutions (the default) or "
                             "nearest-neighbour resizing and a convolution (no checkerboard)")
     train.add_argument("--d-dropout", type=float, help="dropout rate in D (the 28×28 models)")
+    train.add_argument("--draw-size", type=_natural_int, metavar="PIXELS",
+                       help="DCGAN models: G draws and D judges at this smaller size (e.g. 32 for 64×64 images; "
+                            "a quarter of the arithmetic); images are scaled up to the image size. 0: full size")
+    train.add_argument("--minibatch-std", action="store_true",
+                       help="DCGAN models: D also sees how much the batch varies (against mode collapse)")
     train.add_argument("--init-from", metavar="RUN_DIR|FILE.keras",
                        help="fine-tune: start from another run's networks (its latest checkpoint) or an exported "
                             "generator (D then starts from scratch); optimizers and counters start fresh. A new "
@@ -312,7 +317,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {
         "batch_size": args.batch_size, "image_size": args.image_size, "g_lr": args.g_lr,
         "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "hidden": args.hidden,
-        "latent_dim": args.latent_dim,
+        "latent_dim": args.latent_dim, "draw_size": args.draw_size,
+        "minibatch_std": args.minibatch_std or None,
         "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
     }
     if args.label_smoothing is not None:

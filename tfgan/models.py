@@ -315,13 +315,19 @@ def _upsamplings(image_size: int) -> int:
 
 
 def dcgan_generator(
-    latent_dim: int = 100, image_shape: ImageShape = (64, 64, 3), width: int = 64, hidden: int = 0
+    latent_dim: int = 100, image_shape: ImageShape = (64, 64, 3), width: int = 64, hidden: int = 0,
+    draw_size: int = 0,
 ) -> keras.Sequential:
     """z -> [Dense hidden ->] 4×4×8w (6×6 for 96) -> doubling Conv2DTranspose blocks with BatchNorm + ReLU
-    -> tanh. `hidden` > 0 adds a fully connected layer before the projection (not in the paper)."""
+    -> tanh. `hidden` > 0 adds a fully connected layer before the projection (not in the paper).
+
+    `draw_size` smaller than the image (e.g. 32 for 64×64): the same stack draws at that size, a quarter
+    of the arithmetic, and a bilinear resize scales its picture up to the image size. Real faces drawn at
+    32×32 and scaled up are barely told from full-size ones by the face metrics (benchmarks/RESULTS.md).
+    """
     size, _, channels = image_shape
-    _upsamplings(size)
-    base = size // 16
+    drawn = _drawn_size(size, draw_size)
+    base = drawn // 16
     maybe_hidden = [layers.Dense(hidden, use_bias=False, kernel_initializer=_init()), layers.BatchNormalization(),
                     layers.ReLU()] if hidden else []
     stack = [
@@ -343,21 +349,75 @@ def dcgan_generator(
         layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh",
                                kernel_initializer=_init())
     )
+    if drawn != size:
+        stack.append(layers.UpSampling2D(size // drawn, interpolation="bilinear"))
     return _check(keras.Sequential(stack, name="generator"), (None, size, size, channels))
 
 
+def _drawn_size(size: int, draw_size: int) -> int:
+    """The size the DCGAN networks work at: the image's, or a smaller `draw_size` it is a multiple of."""
+    _upsamplings(size)
+    if not draw_size or draw_size == size:
+        return size
+    if draw_size > size or size % draw_size:
+        raise TfganError(f"draw size {draw_size} does not divide the image size {size}: use e.g. "
+                         f"--draw-size {size // 2}, or 0 to draw at full size")
+    _upsamplings(draw_size)
+    return draw_size
+
+
+@keras.saving.register_keras_serializable(package="tfgan")
+class MinibatchStdDev(layers.Layer):
+    """One more feature map: how much the batch varies (Karras et al. 2018, "Progressive Growing of GANs",
+    section 3). The batch is split into groups of `group_size`; in each group every feature's standard
+    deviation across the group is averaged into one number, appended as a constant channel to the
+    group's images. A generator that draws the same face again gives a batch of low spread, which D can
+    now see, so collapsing stops paying. It mixes samples, so it is not for a WGAN-GP critic, whose
+    gradient penalty is per sample.
+    """
+
+    def __init__(self, group_size: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = group_size
+
+    def call(self, x):
+        batch = keras.ops.shape(x)[0]
+        # A batch that does not split into whole groups (a last partial batch, one sample) is one group.
+        group = self.group_size if isinstance(batch, int) and batch % self.group_size == 0 else batch
+        h, w, c = x.shape[1], x.shape[2], x.shape[3]
+        grouped = keras.ops.reshape(x, (group, -1, h, w, c))  # member i of each group: every (N/g)-th image
+        centred = grouped - keras.ops.mean(grouped, axis=0, keepdims=True)
+        # The small constant keeps sqrt's gradient finite where a group agrees exactly.
+        spread = keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=0) + 1e-8)
+        per_group = keras.ops.mean(spread, axis=(1, 2, 3), keepdims=True)  # (N/g, 1, 1, 1)
+        channel = keras.ops.tile(per_group, (group, h, w, 1))
+        return keras.ops.concatenate([x, keras.ops.cast(channel, x.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "group_size": self.group_size}
+
+
 def dcgan_discriminator(
-    image_shape: ImageShape = (64, 64, 3), width: int = 64, norm: str = "batch", hidden: int = 0
+    image_shape: ImageShape = (64, 64, 3), width: int = 64, norm: str = "batch", hidden: int = 0,
+    draw_size: int = 0, minibatch_std: bool = False,
 ) -> keras.Sequential:
     """Strided Conv2D w / 2w / 4w / 8w with LeakyReLU 0.2 -> [Dense hidden, LeakyReLU ->] one logit.
 
     norm="batch" is the DCGAN discriminator; norm="layer" or "none" makes a WGAN-GP critic, where
     BatchNorm is wrong because the gradient penalty is defined per sample. `hidden` > 0 lets D judge the
     whole picture non-linearly before its verdict (not in the paper; it helped the 28×28 models most).
+    `draw_size` smaller than the image: D first averages the image down to that size (the generator's
+    drawing size), then judges it there. `minibatch_std` adds the batch's spread as a feature map before
+    the verdict (`MinibatchStdDev`).
     """
     size = image_shape[0]
-    _upsamplings(size)
+    drawn = _drawn_size(size, draw_size)
     stack: list = [keras.Input(image_shape)]
+    if drawn != size:
+        stack.append(layers.AveragePooling2D(size // drawn))
     for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
         stack.append(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init()))
         if i > 0 and norm == "batch":  # the paper leaves the first layer unnormalised
@@ -365,6 +425,8 @@ def dcgan_discriminator(
         elif i > 0 and norm == "layer":
             stack.append(layers.LayerNormalization(axis=[1, 2, 3]))
         stack.append(layers.LeakyReLU(0.2))
+    if minibatch_std:
+        stack.append(MinibatchStdDev())
     stack.append(layers.Flatten())
     if hidden:
         stack += [layers.Dense(hidden, kernel_initializer=_init()), layers.LeakyReLU(0.2)]
@@ -391,6 +453,8 @@ def build(
     hidden: int = 0,
     g_batchnorm: bool = True,
     g_upsample: str = "transpose",
+    draw_size: int = 0,
+    minibatch_std: bool = False,
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
@@ -401,17 +465,25 @@ def build(
     a fully connected layer of that many units to both 'mnist' or 'dcgan' models. g_batchnorm=False takes
     BatchNorm out of the unconditional 'mnist' generator (WGAN-GP paper, fig. 2: an architecture the
     standard GAN loss finds hard to train). g_upsample="resize" builds the unconditional 'mnist'
-    generator with resize-convolutions instead of transposed ones (see `upsampling`).
+    generator with resize-convolutions instead of transposed ones (see `upsampling`). For the 'dcgan'
+    models only: draw_size (e.g. 32 for 64×64 images) makes both networks work at that smaller size, and
+    minibatch_std lets D see the batch's spread (`MinibatchStdDev`).
     """
+    if (draw_size or minibatch_std) and architecture != "dcgan":
+        raise TfganError(f"--draw-size and --minibatch-std are built for the 'dcgan' models, not '{architecture}'")
+    if minibatch_std and critic:
+        raise TfganError("--minibatch-std mixes the samples of a batch, which a WGAN critic's per-sample gradient "
+                         "penalty forbids: drop it, or use a non-Wasserstein loss")
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
-                                      acgan, g_dropout, d_dropout, hidden, g_batchnorm, g_upsample)
+                                      acgan, g_dropout, d_dropout, hidden, g_batchnorm, g_upsample,
+                                      draw_size, minibatch_std)
     if spectral_norm:
         discriminator = with_spectral_norm(discriminator)
     return generator, discriminator
 
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
-           hidden, g_batchnorm, g_upsample):
+           hidden, g_batchnorm, g_upsample, draw_size=0, minibatch_std=False):
     if architecture == "toy" or is_toy(image_shape):
         if architecture != "toy" or not is_toy(image_shape):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
@@ -458,6 +530,6 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
         if h != w:
             raise TfganError(f"DCGAN models need square images, got {h}×{w}")
         norm = "layer" if critic else "batch"
-        return (dcgan_generator(latent_dim, image_shape, width, hidden),
-                dcgan_discriminator(image_shape, width, norm, hidden))
+        return (dcgan_generator(latent_dim, image_shape, width, hidden, draw_size),
+                dcgan_discriminator(image_shape, width, norm, hidden, draw_size, minibatch_std))
     raise TfganError(f"unknown architecture '{architecture}': choose one of {', '.join(ARCHITECTURES)}")

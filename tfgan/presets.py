@@ -45,6 +45,8 @@ class Preset:
     g_dropout: float = 0.0  # dropout rate in G (the 'mnist' and 'toy' models)
     g_upsample: str = "transpose"  # transpose | resize: how the 'mnist' G doubles its size (see models)
     g_batchnorm: bool = True  # False: no BatchNorm in G (the unconditional 'mnist' models)
+    draw_size: int = 0  # 'dcgan' only; > 0 (e.g. 32 for 64×64): G draws and D judges at this size (see models)
+    minibatch_std: bool = False  # 'dcgan' only: D sees the batch's spread (ProGAN's minibatch stddev)
     diffaugment: str = ""  # DiffAugment policy for small datasets, e.g. "color,translation,cutout"
     steps: int = 3000  # default training length (generator updates)
     sample_every: int = 100  # a progress-GIF frame every this many steps

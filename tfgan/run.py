@@ -102,7 +102,8 @@ def build_models(preset: Preset, image_shape, seed: int = 0):
                         preset.width, critic=losses.is_wasserstein(preset.loss), num_classes=preset.num_classes,
                         acgan=preset.acgan, spectral_norm=preset.spectral_norm, g_dropout=preset.g_dropout,
                         d_dropout=preset.d_dropout, hidden=preset.hidden,
-                        g_batchnorm=preset.g_batchnorm, g_upsample=preset.g_upsample)
+                        g_batchnorm=preset.g_batchnorm, g_upsample=preset.g_upsample,
+                        draw_size=preset.draw_size, minibatch_std=preset.minibatch_std)
 
 
 def check_labels(images: data_lib.Images, num_classes: int, dataset: str) -> None:

@@ -74,7 +74,7 @@ def models_of_run(run_dir: str | os.PathLike) -> tuple[keras.Model, keras.Model,
 
 
 GENERATOR_FIELDS = ("width", "hidden", "latent_dim", "num_classes", "latent", "g_batchnorm", "g_dropout",
-                    "g_upsample", "ema")
+                    "g_upsample", "draw_size", "ema")
 
 
 def trained_step(run_dir: str | os.PathLike, preset: Preset) -> int:
@@ -87,7 +87,8 @@ def trained_step(run_dir: str | os.PathLike, preset: Preset) -> int:
     config = read_config(run_dir) if (run_dir / "config.json").is_file() else None
     if config is None or config.get("preset") != preset.name:
         return 0
-    if any(config.get(field) != getattr(preset, field) for field in GENERATOR_FIELDS):
+    defaults = Preset(name="")  # a run saved before a setting existed had its default
+    if any(config.get(field, getattr(defaults, field)) != getattr(preset, field) for field in GENERATOR_FIELDS):
         return 0
     newest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     return int(newest.rsplit("-", 1)[-1]) if newest else 0

@@ -28,7 +28,8 @@ BINS = 50
 IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "description")
 # Settings without which the curves are not comparable at all (other data, models or loss): no band.
 SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes", "width", "hidden",
-             "latent_dim", "g_upsample", "g_batchnorm", "spectral_norm", "acgan")
+             "latent_dim", "g_upsample", "g_batchnorm", "spectral_norm", "acgan",
+             "draw_size", "minibatch_std")
 MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
 # ... and at least this share of the median: where three seeds happen to agree closely, a run 0.01 away
 # from them is not off the path (measured: a normal run of notebook 01 was, by 0.01, at one bin).
@@ -125,7 +126,8 @@ def load(preset: Preset, folder: str | os.PathLike = BANDS_DIR) -> dict | None:
     if not path.is_file():
         return None
     band = json.loads(path.read_text())
-    recorded, mine = band.get("settings", {}), settings(preset)
+    # A setting added after the band was recorded had its default then.
+    recorded, mine = {**settings(Preset(name=preset.name)), **band.get("settings", {})}, settings(preset)
     if any(recorded.get(key) != mine.get(key) for key in SAME_PATH):
         return None
     band["differs"] = sorted(key for key in set(recorded) | set(mine) if recorded.get(key) != mine.get(key))

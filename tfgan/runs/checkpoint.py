@@ -26,7 +26,8 @@ from tfgan.runs.files import atomic_write_bytes
 
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
-                     "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm", "g_upsample")
+                     "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm", "g_upsample",
+                     "draw_size", "minibatch_std")
 
 
 class CheckpointMismatch(TfganError):
@@ -39,9 +40,9 @@ class CheckpointDamaged(TfganError):
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
-    # Configs written before the `hidden`, `g_batchnorm` and `g_upsample` settings existed describe
-    # their defaults.
-    defaults = {"hidden": 0, "g_batchnorm": True, "g_upsample": "transpose"}
+    # Configs written before these settings existed describe their defaults.
+    defaults = {"hidden": 0, "g_batchnorm": True, "g_upsample": "transpose", "draw_size": 0,
+                "minibatch_std": False}
     saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
@@ -179,9 +180,8 @@ class RunCheckpoint:
 
     def restore(self, path: str | None = None) -> str | None:
         """Restore the newest intact (or the given) checkpoint; every saved variable must match the models."""
-        # A save killed midway leaves a ckpt-N_temp folder behind; TensorFlow never reads it again.
-        for leftover in self.directory.glob("ckpt-*_temp"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        # A save killed midway leaves a ckpt-N_temp folder (or unlisted files) behind; nothing reads them again.
+        remove_partial(self.directory)
         if path is None:
             restored = restore_newest(self.checkpoint, self.directory)
             self._keep_only_latest(restored)
@@ -258,5 +258,5 @@ class RunCheckpoint:
         """Resuming from `step`: kept checkpoints past it belong to a history that is being redone."""
         for kept_step, path in kept_checkpoints(self.directory.parent):
             if kept_step > step and Path(path).parent.name == "kept":
-                for f in sorted(Path(path).parent.glob(f"{Path(path).name}.*"), key=lambda p: p.suffix != ".index"):
+                for f in sorted(disk.checkpoint_files(path), key=lambda p: p.suffix != ".index"):  # index first
                     f.unlink(missing_ok=True)
