@@ -46,10 +46,12 @@ def table_row(name: str, seed: int, r: dict) -> str:
     return f"{head} - | - | - |{fd}"
 
 
-def train_and_score(preset, images: data.Images, marks_s: list[float], num: int, seed: int) -> list[dict]:
+def train_and_score(preset, images: data.Images, marks_s: list[float], num: int, seed: int,
+                    mixed_precision: bool | str = False) -> list[dict]:
     run_dir = tempfile.mkdtemp(prefix=f"tfgan-quality-{preset.name}-")
     kind = evaluate.metric_kind(images)
-    trainer, _ = run.start_run(preset, run_dir, images=images, seed=seed, verbose=False)
+    trainer, _ = run.start_run(preset, run_dir, images=images, seed=seed, verbose=False,
+                               mixed_precision=mixed_precision)
     results: list[dict] = []
     pending = sorted(marks_s)
     clock = {"train": 0.0, "last": time.perf_counter()}
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one training run per seed")
     parser.add_argument("--dataset", help="default: the first preset's (mnist, faces, anime, FILE.npz, FOLDER)")
     parser.add_argument("--out", help="append a Markdown table here")
+    parser.add_argument("--bfloat16", action="store_true", help="train in mixed bfloat16 (scoring stays float32)")
     args = parser.parse_args()
     overrides = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
 
@@ -113,9 +116,10 @@ def main() -> None:
             if kind is None:
                 kind = evaluate.metric_kind(images)
                 intro = (f"{dataset}: {len(images.images):,} training images; {args.num} samples scored per mark; "
-                         f"overrides: {overrides or 'none'}.")
+                         f"overrides: {overrides or 'none'}{'; mixed bfloat16' if args.bfloat16 else ''}.")
                 lines += [intro, "", HEADERS[kind], SEPARATORS[kind]]
-            for r in train_and_score(preset, images, [m * 60 for m in args.minutes], args.num, seed):
+            for r in train_and_score(preset, images, [m * 60 for m in args.minutes], args.num, seed,
+                                     "bfloat16" if args.bfloat16 else False):
                 lines.append(table_row(name, seed, r))
     report = "\n".join(lines)
     print(report)

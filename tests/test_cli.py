@@ -193,13 +193,13 @@ def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):
     assert offline or re.search(r"^Inception KID +\| [\d.]+", result.stdout, re.MULTILINE)
 
 
-def test_draw_size_and_minibatch_std_from_the_command_line(tmp_path):
+def test_draw_size_minibatch_std_and_bfloat16_from_the_command_line(tmp_path):
     from tfgan.data import faces
 
     np.savez(tmp_path / "faces64.npz", x_train=faces.make_faces(64, 64, seed=3))
     run_dir = tmp_path / "drawn"
     common = ("train", "anime-dcgan", "--dataset", tmp_path / "faces64.npz", "--run-dir", run_dir)
-    result = tfgan(*common, "--steps", 2, "--draw-size", 32, "--minibatch-std", *FAST)
+    result = tfgan(*common, "--steps", 2, "--draw-size", 32, "--minibatch-std", "--bfloat16", *FAST)
     assert result.returncode == 0, result.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["draw_size"], config["minibatch_std"], config["image_shape"]) == (32, True, [64, 64, 3])
@@ -207,5 +207,7 @@ def test_draw_size_and_minibatch_std_from_the_command_line(tmp_path):
     assert np.load(tmp_path / "s.npy").shape[1:3] == (64, 64)  # drawn at 32, handed out at the image size
     result = tfgan(*common, "--steps", 4, *FAST)  # the same folder, drawn at full size: other models
     assert result.returncode == 2 and "draw_size 32 ≠ 0" in result.stderr and "minibatch_std True ≠ False" in result.stderr
+    result = tfgan(*common, "--steps", 2, "--mixed-precision", "--bfloat16", *FAST)
+    assert result.returncode == 2 and "--mixed-precision (float16) and --bfloat16 exclude each other" in result.stderr
     result = tfgan(*common, "--steps", 2, "--draw-size", 24, "--fresh", *FAST)
     assert result.returncode == 2 and "draw size 24 does not divide the image size 64" in result.stderr

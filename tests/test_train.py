@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tfgan import presets, run, trained
 from tfgan.data import Images
+from tfgan.errors import TfganError
 from tfgan.media.frames import list_frames
 from tfgan.train import CHUNK_SECONDS, MAX_STEPS_PER_CALL, ChunkSizer
 
@@ -151,6 +152,29 @@ def test_mixed_precision_and_xla_steps_run_on_cpu(tmp_path, digits):
         row = result.history[-1]
         assert np.isfinite(row["gp"]) and row["grad_norm"] > 0
         assert trainer.generate().dtype == np.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_bfloat16_trains_unscaled_and_scores_in_float32(tmp_path, digits):
+    import keras
+
+    from tfgan.evaluation import metrics
+
+    try:
+        trainer, images = _trainer(tmp_path, digits, TINY, mixed_precision="bfloat16")
+        assert trainer.generator.layers[0].compute_dtype == "bfloat16"
+        assert trainer.generator.layers[0].variable_dtype == "float32"  # the weights stay float32
+        # bfloat16 has float32's range: no loss scaling, so a step of one's own may run under it too.
+        assert not isinstance(trainer.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        assert not trainer.needs_scaling
+        result = trainer.fit(images.images, 3, progress=False)
+        assert np.isfinite(result.history[-1]["d_loss"]) and trainer.generate().dtype == np.float32
+        classifier = metrics.in_float32(metrics.build_mnist_classifier)  # the metrics never follow the policy
+        assert {layer.compute_dtype for layer in classifier.layers} == {"float32"}
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # and leave it as it was
+        with pytest.raises(TfganError, match="unknown mixed precision 'float8'"):
+            _trainer(tmp_path, digits, TINY, mixed_precision="float8")
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -134,10 +134,18 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
                        help="DiffAugment for small datasets: color,translation,cutout (any of them)")
 
 
+def _precision(args: argparse.Namespace) -> bool | str:
+    if args.mixed_precision and args.bfloat16:
+        raise TfganError("--mixed-precision (float16) and --bfloat16 exclude each other: choose one")
+    return "bfloat16" if args.bfloat16 else args.mixed_precision
+
+
 def _add_train_machinery(train: argparse.ArgumentParser) -> None:
     """`train`: how it runs: compilation, devices, evaluation, checkpoints, determinism."""
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPU)")
+    train.add_argument("--bfloat16", action="store_true",
+                       help="bfloat16 compute: CPUs with bfloat16 instructions (AVX-512 BF16, AMX) and TPUs")
     train.add_argument("--distribute", choices=["mirrored", "multiworker", "tpu"],
                        help="train on all local GPUs (mirrored), several hosts (multiworker, reads "
                             "TF_CONFIG) or a TPU; --batch-size is the global batch")
@@ -353,7 +361,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stop.raise_now = True  # nothing to save until the trainer exists: a signal stops at once
         trainer, images = run.start_run(
             preset, args.run_dir, args.dataset, seed=args.seed, fresh=args.fresh,
-            jit_compile=args.xla, mixed_precision=args.mixed_precision, strategy=make_strategy(args.distribute),
+            jit_compile=args.xla, mixed_precision=_precision(args), strategy=make_strategy(args.distribute),
             steps_per_call=args.steps_per_call, checkpoint_secs=args.checkpoint_secs, keep_every=args.keep_every,
             init=_init_from(args.init_from), max_checkpoints=args.max_checkpoints,
         )

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from tfgan import data as data_lib
 from tfgan import losses, models
+from tfgan import step as step_lib
 from tfgan.data.pipeline import check_enough_images
 from tfgan.errors import TfganError
 from tfgan.presets import Preset
@@ -130,7 +131,7 @@ def start_run(
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
     jit_compile: bool = False,
-    mixed_precision: bool = False,
+    mixed_precision: bool | str = False,
     verbose: bool = True,
     strategy: tf.distribute.Strategy | None = None,
     steps_per_call: int | None = None,
@@ -159,7 +160,7 @@ def start_run(
     dataset = dataset or preset.dataset
     check_preset(preset, seed)
     folder = None if images is not None else _image_folder(dataset, run_dir)
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+    keras.mixed_precision.set_global_policy(step_lib.precision_policy(mixed_precision))
     if images is None and (folder is not None or dataset in ("anime", "faces")) and (
             generator is None or discriminator is None):
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.

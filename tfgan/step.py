@@ -31,8 +31,24 @@ from tfgan.presets import Preset
 from tfgan.samples import is_toy
 from tfgan.tricks import augment, latent
 
+# mixed_precision: False (float32); True or "float16" (GPUs: half the memory traffic, but float16
+# gradients underflow, so the losses are scaled); "bfloat16" (CPUs and TPUs with bfloat16 units: float32's
+# range, so nothing to scale).
+POLICIES = {False: "float32", True: "mixed_float16", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
-def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_precision: bool = False):
+
+def precision_policy(mixed_precision: bool | str) -> str:
+    """The Keras dtype policy for a `mixed_precision` setting."""
+    if mixed_precision not in POLICIES:
+        raise TfganError(f"unknown mixed precision '{mixed_precision}': use float16 (GPUs) or bfloat16")
+    return POLICIES[mixed_precision]
+
+
+def scales_losses(mixed_precision: bool | str) -> bool:
+    return precision_policy(mixed_precision) == "mixed_float16"
+
+
+def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_precision: bool | str = False):
     if name == "adam":
         opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
     elif name == "rmsprop":
@@ -40,7 +56,7 @@ def make_optimizer(name: str, lr: float, beta_1: float, beta_2: float, mixed_pre
     else:
         raise TfganError(f"unknown optimizer '{name}': use adam or rmsprop")
     # Float16 gradients underflow; the loss-scale wrapper scales losses up and gradients back down.
-    return keras.optimizers.LossScaleOptimizer(opt) if mixed_precision else opt
+    return keras.optimizers.LossScaleOptimizer(opt) if scales_losses(mixed_precision) else opt
 
 
 # --- the steps -----------------------------------------------------------------------------------
@@ -176,7 +192,7 @@ class GAN:
     generator and the dropout seeds, so a resumed run goes on exactly where it stopped."""
 
     def __init__(self, preset: Preset, generator: keras.Model, discriminator: keras.Model, seed: int = 0,
-                 mixed_precision: bool = False, strategy: tf.distribute.Strategy | None = None):
+                 mixed_precision: bool | str = False, strategy: tf.distribute.Strategy | None = None):
         # Under a tf.distribute strategy (several GPUs, a TPU) build the models inside strategy.scope().
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
@@ -186,7 +202,7 @@ class GAN:
         self.points = is_toy(generator.output_shape[1:])  # the 2-D toy data (tfgan.data.toy), not images
         self.conditional = preset.num_classes > 0  # G(z, label), D(image, label); batches (images, labels)
         self.wasserstein = losses.is_wasserstein(preset.loss)
-        self.needs_scaling = mixed_precision or self.replicas > 1
+        self.needs_scaling = scales_losses(mixed_precision) or self.replicas > 1
         self._check(preset, generator)
         with self.strategy.scope():
             self.g_optimizer = make_optimizer(preset.optimizer, preset.g_lr, preset.beta_1, preset.beta_2,

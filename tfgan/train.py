@@ -113,7 +113,7 @@ class GANTrainer(GAN):
         run_dir: str | os.PathLike,
         seed: int = 0,
         jit_compile: bool = False,
-        mixed_precision: bool = False,
+        mixed_precision: bool | str = False,
         max_to_keep: int = 3,
         strategy: tf.distribute.Strategy | None = None,
         steps_per_call: int | None = None,

@@ -72,7 +72,7 @@ def load_face_classifier() -> keras.Model:
             raise metrics.MetricUnavailable(
                 f"face classifier weights not found at {WEIGHTS}; "
                 "run `python scripts/train_face_classifier.py` to create them")
-        model = build_face_classifier()
+        model = metrics.in_float32(build_face_classifier)
         model.load_weights(str(WEIGHTS))
         _feature_model = model
     return _feature_model

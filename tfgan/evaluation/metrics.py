@@ -23,6 +23,8 @@ from tfgan.errors import TfganError
 from tfgan.samples import as_unit_float, unit_to_255
 
 if TYPE_CHECKING:  # keras (and TensorFlow) load lazily: the numpy metrics should import fast
+    from collections.abc import Callable
+
     import keras
 
 CLASSIFIER_WEIGHTS = MNIST_CLASSIFIER_WEIGHTS
@@ -202,6 +204,19 @@ def build_mnist_classifier() -> keras.Model:
     return keras.Model(inputs, outputs, name="mnist_classifier")
 
 
+def in_float32(build: Callable[[], keras.Model]) -> keras.Model:
+    """Build a scoring network in float32 whatever the training's dtype policy (e.g. mixed_bfloat16):
+    the numbers must not depend on how the run was trained."""
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return build()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
 def load_mnist_classifier() -> keras.Model:
     """The shipped classifier with its trained weights (built once per process)."""
     global _classifier
@@ -211,7 +226,7 @@ def load_mnist_classifier() -> keras.Model:
                 f"MNIST classifier weights not found at {CLASSIFIER_WEIGHTS}; "
                 "run `python scripts/train_mnist_classifier.py` to create them"
             )
-        model = build_mnist_classifier()
+        model = in_float32(build_mnist_classifier)
         model.load_weights(str(CLASSIFIER_WEIGHTS))
         _classifier = model
     return _classifier
@@ -377,7 +392,8 @@ def _load_inception() -> keras.Model:
         import keras
 
         try:
-            _inception = keras.applications.InceptionV3(include_top=False, pooling="avg", weights="imagenet")
+            _inception = in_float32(lambda: keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                                                           weights="imagenet"))
         except Exception as exc:  # get_file raises a bare Exception on a failed download
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             _inception_error = MetricUnavailable(
