@@ -5,7 +5,7 @@ runs `--steps` more steps of every variant in turn, and the table gives the medi
 ratio to the first variant. On a shared machine only the ratios mean much.
 
     python benchmarks/step_cost.py anime-dcgan --variants "" "draw_size=32" "draw_size=32 width=32" \
-        "minibatch_std=True" --dataset faces
+        "minibatch_std=True" "precision=bfloat16" --dataset faces
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from quality import parse_value
 from tfgan import data, presets, run
 
 
-def variant(preset: presets.Preset, text: str) -> presets.Preset:
+def variant(preset: presets.Preset, text: str) -> tuple[presets.Preset, bool | str]:
+    """The preset with a variant's changes, and its precision ("precision=bfloat16" is not a preset field)."""
     changes = {k: parse_value(v) for k, v in (item.split("=", 1) for item in text.split())}
-    return preset.replace(**changes)
+    precision = changes.pop("precision", False)
+    return preset.replace(**changes), precision
 
 
 def main() -> None:
@@ -39,12 +41,12 @@ def main() -> None:
     base = presets.get_preset(args.preset).replace(sample_every=10**9, checkpoint_every=10**9)
     trainers, loaded = [], {}
     for text in args.variants:
-        preset = variant(base, text)
+        preset, precision = variant(base, text)
         if preset.image_size not in loaded:
             loaded[preset.image_size] = data.load(args.dataset or preset.dataset, preset.image_size, 0)
         images = loaded[preset.image_size]
         trainer, _ = run.start_run(preset, tempfile.mkdtemp(prefix="tfgan-stepcost-"), images=images,
-                                   verbose=False, checkpoint_secs=0)
+                                   verbose=False, checkpoint_secs=0, mixed_precision=precision)
         trainer.fit(images.images, 10, progress=False)  # traced and warm
         trainers.append((text or "(the preset)", trainer, images))
     times: dict[str, list[float]] = {name: [] for name, _, _ in trainers}

@@ -85,6 +85,21 @@ def test_the_device_line_on_a_cpu_says_how_long_and_how_to_get_a_gpu(monkeypatch
     assert where.device_line(cpu_minutes=15) == "training on a GPU (Tesla T4)"
 
 
+def test_a_cpu_with_bfloat16_instructions_is_told_so(monkeypatch, tmp_path):
+    import tensorflow as tf
+
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert where.native_bfloat16(with_bf16) and not where.native_bfloat16(without)
+    assert not where.native_bfloat16(tmp_path / "missing")  # not Linux: no claim
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(where, "native_bfloat16", lambda: True)
+    assert "mixed_precision='bfloat16' in start_run (--bfloat16) may train faster" in where.device_line(10)
+    monkeypatch.setattr(where, "native_bfloat16", lambda: False)
+    assert "bfloat16" not in where.device_line(cpu_minutes=10)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_notebook_pins_this_release_says_its_device_and_can_keep_runs_on_drive(path):
     code = "\n".join(c.source for c in nbformat.read(path, 4).cells if c.cell_type == "code")

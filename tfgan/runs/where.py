@@ -68,7 +68,23 @@ def device_line(cpu_minutes: float | None = None, note: str = "") -> str:
         line += f": the full run takes about {cpu_minutes:g} minutes on a 2-core CPU{note}"
     how = ("Runtime → Change runtime type → GPU, then run the notebook again" if in_colab() else
            "on a machine with an NVIDIA GPU, pip install 'tensorflow[and-cuda]'")
-    return f"{line}. For a GPU: {how}"
+    faster = (". This CPU has bfloat16 instructions: mixed_precision='bfloat16' in start_run (--bfloat16) "
+              "may train faster (the anime-dcgan step: 1.28× on a 2-core AVX-512 BF16 CPU)" if native_bfloat16() else "")
+    return f"{line}{faster}. For a GPU: {how}"
+
+
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 instruction sets that compute bfloat16 natively
+
+
+def native_bfloat16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has bfloat16 instructions (Linux's flags; False where they cannot be read).
+    Without them, bfloat16 is emulated and slower than float32."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return any(flag in flags for flag in BFLOAT16_FLAGS)
 
 
 def on_drive(path: str | os.PathLike) -> bool:
