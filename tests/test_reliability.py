@@ -269,6 +269,9 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, digi
         data.write_bytes(b"\0" * data.stat().st_size)
     (tmp_path / ".progress.gif.x1y2.tmp").write_bytes(b"GIF8")  # leftovers of a killed write
     (tmp_path / "ckpt" / "ckpt-12_temp").mkdir()
+    (tmp_path / "ckpt" / "ckpt-11.data-00000-of-00001").write_bytes(b"x")  # a merge cut short: no index
+    for f in (tmp_path / "ckpt").glob("ckpt-5.*"):  # complete, but not in the state file: kept
+        shutil.copyfile(f, f.with_name(f.name.replace("ckpt-5", "ckpt-3")))
     assert trained.load_generator(tmp_path)[2] == 5  # `python -m tfgan sample` falls back too
     capsys.readouterr()
 
@@ -280,6 +283,8 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, digi
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert [s for s, _ in list_frames(tmp_path / "frames")] == [0, 5]
     assert not (tmp_path / ".progress.gif.x1y2.tmp").exists() and not (tmp_path / "ckpt" / "ckpt-12_temp").exists()
+    assert not (tmp_path / "ckpt" / "ckpt-11.data-00000-of-00001").exists()
+    assert (tmp_path / "ckpt" / "ckpt-3.index").is_file() and (tmp_path / "ckpt" / "ckpt-3.data-00000-of-00001").is_file()
     assert again.fit(images.images, 12, progress=False).step == 12
     assert latest_step(tmp_path) == 12
 

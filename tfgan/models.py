@@ -359,10 +359,12 @@ def _drawn_size(size: int, draw_size: int) -> int:
     _upsamplings(size)
     if not draw_size or draw_size == size:
         return size
-    if draw_size > size or size % draw_size:
-        raise TfganError(f"draw size {draw_size} does not divide the image size {size}: use e.g. "
-                         f"--draw-size {size // 2}, or 0 to draw at full size")
-    _upsamplings(draw_size)
+    valid = [d for d in range(32, size, 16) if size % d == 0]  # what the DCGAN stacks can draw at
+    if draw_size not in valid:
+        fix = (f"use --draw-size {' or '.join(map(str, valid))} (or 0, full size)" if valid else
+               "no smaller size works, use --draw-size 0")
+        raise TfganError(f"draw size {draw_size} does not work for {size}×{size} images (it must be a multiple "
+                         f"of 16 from 32 up that divides {size}): {fix}")
     return draw_size
 
 
@@ -385,7 +387,8 @@ class MinibatchStdDev(layers.Layer):
         # A batch that does not split into whole groups (a last partial batch, one sample) is one group.
         group = self.group_size if isinstance(batch, int) and batch % self.group_size == 0 else batch
         h, w, c = x.shape[1], x.shape[2], x.shape[3]
-        grouped = keras.ops.reshape(x, (group, -1, h, w, c))  # member i of each group: every (N/g)-th image
+        # In float32 under mixed precision too: float16 rounds the 1e-8 below to 0 (sqrt's gradient at 0 is inf).
+        grouped = keras.ops.reshape(keras.ops.cast(x, "float32"), (group, -1, h, w, c))  # member i: every (N/g)-th
         centred = grouped - keras.ops.mean(grouped, axis=0, keepdims=True)
         # The small constant keeps sqrt's gradient finite where a group agrees exactly.
         spread = keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=0) + 1e-8)
@@ -470,7 +473,8 @@ def build(
     minibatch_std lets D see the batch's spread (`MinibatchStdDev`).
     """
     if (draw_size or minibatch_std) and architecture != "dcgan":
-        raise TfganError(f"--draw-size and --minibatch-std are built for the 'dcgan' models, not '{architecture}'")
+        raise TfganError(f"--draw-size and --minibatch-std are built for the 'dcgan' models, not '{architecture}': "
+                         "drop them, or use a 64×64 DCGAN preset such as anime-dcgan")
     if minibatch_std and critic:
         raise TfganError("--minibatch-std mixes the samples of a batch, which a WGAN critic's per-sample gradient "
                          "penalty forbids: drop it, or use a non-Wasserstein loss")

@@ -66,6 +66,9 @@ class Preset:
         return dataclasses.asdict(self)
 
 
+# Every setting's default: what a config.json or band file written before a setting existed meant by it.
+FIELD_DEFAULTS: dict = {f.name: f.default for f in dataclasses.fields(Preset)}
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [

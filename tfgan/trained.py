@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfgan import models
 from tfgan.errors import TfganError
-from tfgan.presets import Preset
+from tfgan.presets import FIELD_DEFAULTS, Preset
 from tfgan.run import build_models
 from tfgan.runs import checkpoint as ckpt_lib
 from tfgan.runs.config import generator_key, read_config, uses_ema
@@ -87,8 +87,7 @@ def trained_step(run_dir: str | os.PathLike, preset: Preset) -> int:
     config = read_config(run_dir) if (run_dir / "config.json").is_file() else None
     if config is None or config.get("preset") != preset.name:
         return 0
-    defaults = Preset(name="")  # a run saved before a setting existed had its default
-    if any(config.get(field, getattr(defaults, field)) != getattr(preset, field) for field in GENERATOR_FIELDS):
+    if any(config.get(field, FIELD_DEFAULTS[field]) != getattr(preset, field) for field in GENERATOR_FIELDS):
         return 0
     newest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     return int(newest.rsplit("-", 1)[-1]) if newest else 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan.presets import Preset
+from tfgan.presets import FIELD_DEFAULTS, Preset
 
 BANDS_DIR = Path(__file__).resolve().parent.parent / "assets" / "bands"
 SERIES = ("D(x)", "D(G(z))", "d_loss", "g_loss", "wasserstein", "grad_norm")
@@ -127,7 +127,8 @@ def load(preset: Preset, folder: str | os.PathLike = BANDS_DIR) -> dict | None:
         return None
     band = json.loads(path.read_text())
     # A setting added after the band was recorded had its default then.
-    recorded, mine = {**settings(Preset(name=preset.name)), **band.get("settings", {})}, settings(preset)
+    defaults = {key: value for key, value in FIELD_DEFAULTS.items() if key not in IGNORED}
+    recorded, mine = {**defaults, **band.get("settings", {})}, settings(preset)
     if any(recorded.get(key) != mine.get(key) for key in SAME_PATH):
         return None
     band["differs"] = sorted(key for key in set(recorded) | set(mine) if recorded.get(key) != mine.get(key))

@@ -21,6 +21,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfgan.errors import TfganError
+from tfgan.presets import FIELD_DEFAULTS
 from tfgan.runs import disk
 from tfgan.runs.files import atomic_write_bytes
 
@@ -41,8 +42,8 @@ class CheckpointDamaged(TfganError):
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
     # Configs written before these settings existed describe their defaults.
-    defaults = {"hidden": 0, "g_batchnorm": True, "g_upsample": "transpose", "draw_size": 0,
-                "minibatch_std": False}
+    defaults = {key: FIELD_DEFAULTS[key] for key in ("hidden", "g_batchnorm", "g_upsample", "draw_size",
+                                                     "minibatch_std")}
     saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
@@ -180,8 +181,9 @@ class RunCheckpoint:
 
     def restore(self, path: str | None = None) -> str | None:
         """Restore the newest intact (or the given) checkpoint; every saved variable must match the models."""
-        # A save killed midway leaves a ckpt-N_temp folder (or unlisted files) behind; nothing reads them again.
-        remove_partial(self.directory)
+        # A save killed midway leaves a ckpt-N_temp folder, or data without its index, that nothing reads
+        # again. A complete checkpoint the state file does not list stays: it may be the one asked for.
+        disk.remove_partial_checkpoints(self.directory, None)
         if path is None:
             restored = restore_newest(self.checkpoint, self.directory)
             self._keep_only_latest(restored)
