@@ -210,4 +210,5 @@ def test_draw_size_minibatch_std_and_bfloat16_from_the_command_line(tmp_path):
     result = tfgan(*common, "--steps", 2, "--mixed-precision", "--bfloat16", *FAST)
     assert result.returncode == 2 and "--mixed-precision (float16) and --bfloat16 exclude each other" in result.stderr
     result = tfgan(*common, "--steps", 2, "--draw-size", 24, "--fresh", *FAST)
-    assert result.returncode == 2 and "draw size 24 does not divide the image size 64" in result.stderr
+    assert result.returncode == 2 and "draw size 24 does not work for 64×64 images" in result.stderr
+    assert "use --draw-size 32 (or 0, full size)" in result.stderr and (run_dir / "ckpt" / "checkpoint").is_file()
