@@ -8,6 +8,11 @@ median and the lowest-to-highest range over the seeds (`tfgan.runs.bands`).
     python scripts/record_bands.py mnist-dcgan --seeds 0 1 2
     python scripts/record_bands.py toy-gan --seeds 0 1 2 --quality-every 250
     python scripts/record_bands.py anime-dcgan --from-runs /tmp/tfgan-bands-anime-dcgan-XXXX  # score again
+    python scripts/record_bands.py anime-dcgan-radford --work bands-radford  # hours: stop and rerun to resume
+
+With `--work DIR` the runs live in DIR: the same command resumes a recording that was stopped (each
+seed from its last checkpoint; seeds already complete are only scored), so a long recording can be
+spread over several sittings.
 """
 
 from __future__ import annotations
@@ -61,21 +66,25 @@ def main() -> None:
     parser.add_argument("--out", default=str(bands.BANDS_DIR))
     parser.add_argument("--from-runs", metavar="DIR", help="score the runs an earlier recording left in DIR "
                                                           "(its seedN folders) again, instead of training")
+    parser.add_argument("--work", metavar="DIR", help="train the seeds in DIR/seedN, resuming any that stopped "
+                                                     "(default: a new temporary folder)")
     args = parser.parse_args()
     preset = presets.get_preset(args.preset)
     steps = args.steps or preset.steps
     every = args.quality_every or max(1, steps // 5)
-    work = Path(args.from_runs or tempfile.mkdtemp(prefix=f"tfgan-bands-{preset.name}-"))
+    if args.from_runs and args.work:
+        parser.error("--from-runs scores runs without training them; --work trains them: give one of the two")
+    work = Path(args.from_runs or args.work or tempfile.mkdtemp(prefix=f"tfgan-bands-{preset.name}-"))
     histories, quality, source = [], {}, ""
     for seed in args.seeds:
         start = time.perf_counter()
         if args.from_runs:
             images = data.load(preset.dataset, preset.image_size, seed)  # as start_run loaded it
-            histories.append([row for row in read_history(work / f"seed{seed}") if row["step"] <= steps])
-        else:
+        else:  # a new run, or the rest of a stopped one: fit counts to a total
             trainer, images = run.start_run(preset, work / f"seed{seed}", seed=seed, keep_every=every, verbose=False)
             trainer.fit(images.images, steps, labels=images.labels, progress=False)
-            histories.append(trainer.history)
+        # from disk, not the trainer: a resumed run's trainer holds only the steps since it resumed
+        histories.append([row for row in read_history(work / f"seed{seed}") if row["step"] <= steps])
         source = images.source
         # the data as loaded, attributes and all: the procedural faces are scored by their classifier
         for metric, by_step in score_kept(work / f"seed{seed}", images, args.num, seed, every).items():

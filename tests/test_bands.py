@@ -1,6 +1,11 @@
 """Reference bands: what normal runs of a preset look like, drawn behind a run's curves, and the health
 check's word when a run leaves them."""
 
+import json
+import runpy
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -138,3 +143,23 @@ def test_where_the_seeds_agree_closely_a_run_a_hair_away_is_still_on_the_path():
     assert (hi == lo).all()
     assert bands.leaving(fake_history(1000, 0.52, seed=5), narrow) is None
     assert "D(x) is below" in bands.leaving(fake_history(1000, 0.45, seed=5), narrow)
+
+
+def test_a_stopped_band_recording_resumes_in_its_work_folder(tmp_path, monkeypatch):
+    script = str(Path(__file__).parents[1] / "scripts" / "record_bands.py")
+    work, out = tmp_path / "work", tmp_path / "out"
+
+    def record(steps: int) -> dict:
+        monkeypatch.setattr(sys, "argv", ["record_bands.py", "toy-gan", "--seeds", "0", "1", "--steps", str(steps),
+                                          "--quality-every", "20", "--num", "200", "--work", str(work),
+                                          "--out", str(out)])
+        runpy.run_path(script, run_name="__main__")
+        return json.loads((out / "toy-gan.json").read_text())
+
+    record(20)  # a recording stopped after 20 steps a seed
+    band = record(40)  # the same command, further: each seed resumes from its checkpoint
+    steps = [row["step"] for row in history_lib.read_history(work / "seed0")]
+    assert steps == sorted(set(steps)) and steps[-1] == 40  # no step logged twice, none past the end
+    assert band["steps"] == 40 and sorted(band["quality"]["modes_covered"]) == ["20", "40"]
+    again = record(40)  # complete seeds are scored, not trained again
+    assert [row["step"] for row in history_lib.read_history(work / "seed0")][-1] == 40 and again == band
