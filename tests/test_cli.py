@@ -193,16 +193,17 @@ def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):
     assert offline or re.search(r"^Inception KID +\| [\d.]+", result.stdout, re.MULTILINE)
 
 
-def test_draw_size_minibatch_std_and_bfloat16_from_the_command_line(tmp_path):
+def test_draw_size_minibatch_std_pack_and_bfloat16_from_the_command_line(tmp_path):
     from tfgan.data import faces
 
     np.savez(tmp_path / "faces64.npz", x_train=faces.make_faces(64, 64, seed=3))
     run_dir = tmp_path / "drawn"
     common = ("train", "anime-dcgan", "--dataset", tmp_path / "faces64.npz", "--run-dir", run_dir)
-    result = tfgan(*common, "--steps", 2, "--draw-size", 32, "--minibatch-std", "--bfloat16", *FAST)
+    result = tfgan(*common, "--steps", 2, "--draw-size", 32, "--minibatch-std", "--pack", 2, "--bfloat16", *FAST)
     assert result.returncode == 0, result.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["draw_size"], config["minibatch_std"], config["image_shape"]) == (32, True, [64, 64, 3])
+    assert config["pack"] == 2
     assert tfgan("sample", run_dir, "--num", 4, "--out", tmp_path / "s.npy").returncode == 0
     assert np.load(tmp_path / "s.npy").shape[1:3] == (64, 64)  # drawn at 32, handed out at the image size
     result = tfgan(*common, "--steps", 4, *FAST)  # the same folder, drawn at full size: other models

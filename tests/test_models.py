@@ -275,3 +275,29 @@ def test_minibatch_std_shows_d_how_much_a_batch_varies():
     assert layer(varied[:6]).shape == (6, 4, 4, 4)  # a batch that does not split into fours is one group
     _, d = models.build("dcgan", 16, (64, 64, 3), width=8, minibatch_std=True, spectral_norm=True)
     assert any(isinstance(layer, models.MinibatchStdDev) for layer in d.layers)
+
+
+def test_pack_makes_d_judge_packs_of_images_one_verdict_each():
+    import numpy as np
+    import tensorflow as tf
+
+    images = tf.constant(np.random.default_rng(0).normal(size=(8, 4, 4, 3)), tf.float32)
+    packed = models.Pack(2)(images).numpy()
+    assert packed.shape == (4, 4, 4, 6)
+    # Pack j stacks image j and image j + 4 along the channels: no image is lost or judged twice.
+    np.testing.assert_array_equal(packed[1, ..., :3], images[1].numpy())
+    np.testing.assert_array_equal(packed[1, ..., 3:], images[5].numpy())
+    _, d = models.build("dcgan", 16, (64, 64, 3), width=8, pack=2, spectral_norm=True)
+    assert d(tf.zeros((8, 64, 64, 3))).shape == (4, 1)
+    with pytest.raises(ValueError, match="batch size divisible by 2"):
+        d(tf.zeros((7, 64, 64, 3)))
+    with pytest.raises(TfganError, match="per-sample gradient penalty"):
+        models.build("dcgan", 16, (64, 64, 3), width=8, critic=True, pack=2)
+    with pytest.raises(TfganError, match="built for the 'dcgan' models, not 'mnist'"):
+        models.build("mnist", 16, (28, 28, 1), width=8, pack=2)
+    with pytest.raises(TfganError, match="--pack must be 1"):
+        models.build("dcgan", 16, (64, 64, 3), width=8, pack=0)
+    from tfgan import presets, run
+
+    with pytest.raises(TfganError, match="--pack 3 needs a batch size divisible by 3, got 64"):
+        run.build_models(presets.get_preset("anime-dcgan").replace(pack=3, batch_size=64), (64, 64, 3))

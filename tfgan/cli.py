@@ -126,6 +126,9 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
                             "a quarter of the arithmetic); images are scaled up to the image size. 0: full size")
     train.add_argument("--minibatch-std", action="store_true",
                        help="DCGAN models: D also sees how much the batch varies (against mode collapse)")
+    train.add_argument("--pack", type=_natural_int, metavar="N",
+                       help="DCGAN models: D judges N images at a time, one verdict per pack (PacGAN, against "
+                            "mode collapse; the batch size must divide by N). 1: one image per verdict")
     train.add_argument("--init-from", metavar="RUN_DIR|FILE.keras",
                        help="fine-tune: start from another run's networks (its latest checkpoint) or an exported "
                             "generator (D then starts from scratch); optimizers and counters start fresh. A new "
@@ -326,7 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size, "image_size": args.image_size, "g_lr": args.g_lr,
         "d_lr": args.d_lr, "d_steps": args.d_steps, "width": args.width, "hidden": args.hidden,
         "latent_dim": args.latent_dim, "draw_size": args.draw_size,
-        "minibatch_std": args.minibatch_std or None,
+        "minibatch_std": args.minibatch_std or None, "pack": args.pack,
         "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
     }
     if args.label_smoothing is not None:

@@ -403,9 +403,39 @@ class MinibatchStdDev(layers.Layer):
         return {**super().get_config(), "group_size": self.group_size}
 
 
+@keras.saving.register_keras_serializable(package="tfgan")
+class Pack(layers.Layer):
+    """PacGAN's packing (Lin et al. 2018, "PacGAN: The power of two samples in generative adversarial
+    networks", section 3): D judges `size` samples at once, stacked along the channels, and gives one
+    verdict per pack. A pack from a generator that draws few kinds of image holds near-copies, which a
+    pack of real images rarely does, so D can see the collapse that one sample at a time hides. Packs
+    hold samples of one kind only (all real or all generated); the batch must split into whole packs.
+    """
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x):
+        batch = x.shape[0]
+        if batch is not None and batch % self.size:
+            raise ValueError(f"D packs {self.size} images per verdict but got a batch of {batch}: use a batch "
+                             f"size divisible by {self.size}")
+        h, w, c = x.shape[1], x.shape[2], x.shape[3]
+        packs = keras.ops.reshape(x, (self.size, -1, h, w, c))  # member i of a pack: every (N/size)-th image
+        return keras.ops.reshape(keras.ops.transpose(packs, (1, 2, 3, 0, 4)), (-1, h, w, self.size * c))
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.size
+        return (batch, *input_shape[1:-1], input_shape[-1] * self.size)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": self.size}
+
+
 def dcgan_discriminator(
     image_shape: ImageShape = (64, 64, 3), width: int = 64, norm: str = "batch", hidden: int = 0,
-    draw_size: int = 0, minibatch_std: bool = False,
+    draw_size: int = 0, minibatch_std: bool = False, pack: int = 1,
 ) -> keras.Sequential:
     """Strided Conv2D w / 2w / 4w / 8w with LeakyReLU 0.2 -> [Dense hidden, LeakyReLU ->] one logit.
 
@@ -414,11 +444,14 @@ def dcgan_discriminator(
     whole picture non-linearly before its verdict (not in the paper; it helped the 28×28 models most).
     `draw_size` smaller than the image: D first averages the image down to that size (the generator's
     drawing size), then judges it there. `minibatch_std` adds the batch's spread as a feature map before
-    the verdict (`MinibatchStdDev`).
+    the verdict (`MinibatchStdDev`). `pack` > 1 judges that many images at a time, one verdict for each
+    pack (`Pack`).
     """
     size = image_shape[0]
     drawn = _drawn_size(size, draw_size)
     stack: list = [keras.Input(image_shape)]
+    if pack > 1:
+        stack.append(Pack(pack))
     if drawn != size:
         stack.append(layers.AveragePooling2D(size // drawn))
     for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
@@ -458,6 +491,7 @@ def build(
     g_upsample: str = "transpose",
     draw_size: int = 0,
     minibatch_std: bool = False,
+    pack: int = 1,
 ) -> tuple[keras.Model, keras.Model]:
     """Return (generator, discriminator) for an architecture name and an image shape.
 
@@ -470,24 +504,28 @@ def build(
     standard GAN loss finds hard to train). g_upsample="resize" builds the unconditional 'mnist'
     generator with resize-convolutions instead of transposed ones (see `upsampling`). For the 'dcgan'
     models only: draw_size (e.g. 32 for 64×64 images) makes both networks work at that smaller size, and
-    minibatch_std lets D see the batch's spread (`MinibatchStdDev`).
+    minibatch_std lets D see the batch's spread (`MinibatchStdDev`), and pack > 1 makes D judge packs of
+    that many images (`Pack`).
     """
-    if (draw_size or minibatch_std) and architecture != "dcgan":
-        raise TfganError(f"--draw-size and --minibatch-std are built for the 'dcgan' models, not '{architecture}': "
-                         "drop them, or use a 64×64 DCGAN preset such as anime-dcgan")
-    if minibatch_std and critic:
-        raise TfganError("--minibatch-std mixes the samples of a batch, which a WGAN critic's per-sample gradient "
+    if (draw_size or minibatch_std or pack > 1) and architecture != "dcgan":
+        raise TfganError(f"--draw-size, --minibatch-std and --pack are built for the 'dcgan' models, not "
+                         f"'{architecture}': drop them, or use a 64×64 DCGAN preset such as anime-dcgan")
+    if (minibatch_std or pack > 1) and critic:
+        flag = "--minibatch-std" if minibatch_std else "--pack"
+        raise TfganError(f"{flag} mixes the samples of a batch, which a WGAN critic's per-sample gradient "
                          "penalty forbids: drop it, or use a non-Wasserstein loss")
+    if pack < 1:
+        raise TfganError(f"--pack must be 1 (one image per verdict) or more, got {pack}")
     generator, discriminator = _build(architecture, latent_dim, image_shape, width, critic, num_classes,
                                       acgan, g_dropout, d_dropout, hidden, g_batchnorm, g_upsample,
-                                      draw_size, minibatch_std)
+                                      draw_size, minibatch_std, pack)
     if spectral_norm:
         discriminator = with_spectral_norm(discriminator)
     return generator, discriminator
 
 
 def _build(architecture, latent_dim, image_shape, width, critic, num_classes, acgan, g_dropout, d_dropout,
-           hidden, g_batchnorm, g_upsample, draw_size=0, minibatch_std=False):
+           hidden, g_batchnorm, g_upsample, draw_size=0, minibatch_std=False, pack=1):
     if architecture == "toy" or is_toy(image_shape):
         if architecture != "toy" or not is_toy(image_shape):
             raise TfganError(f"the 'toy' models draw 2-D points (ring8, grid25, spiral); got architecture "
@@ -535,5 +573,5 @@ def _build(architecture, latent_dim, image_shape, width, critic, num_classes, ac
             raise TfganError(f"DCGAN models need square images, got {h}×{w}")
         norm = "layer" if critic else "batch"
         return (dcgan_generator(latent_dim, image_shape, width, hidden, draw_size),
-                dcgan_discriminator(image_shape, width, norm, hidden, draw_size, minibatch_std))
+                dcgan_discriminator(image_shape, width, norm, hidden, draw_size, minibatch_std, pack))
     raise TfganError(f"unknown architecture '{architecture}': choose one of {', '.join(ARCHITECTURES)}")

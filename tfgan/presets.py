@@ -47,6 +47,7 @@ class Preset:
     g_batchnorm: bool = True  # False: no BatchNorm in G (the unconditional 'mnist' models)
     draw_size: int = 0  # 'dcgan' only; > 0 (e.g. 32 for 64×64): G draws and D judges at this size (see models)
     minibatch_std: bool = False  # 'dcgan' only: D sees the batch's spread (ProGAN's minibatch stddev)
+    pack: int = 1  # 'dcgan' only; > 1: D judges packs of this many images, one verdict each (PacGAN)
     diffaugment: str = ""  # DiffAugment policy for small datasets, e.g. "color,translation,cutout"
     steps: int = 3000  # default training length (generator updates)
     sample_every: int = 100  # a progress-GIF frame every this many steps

@@ -98,13 +98,16 @@ def check_writable(run_dir: Path) -> None:
 
 
 def build_models(preset: Preset, image_shape, seed: int = 0):
+    if preset.pack > 1 and preset.batch_size % preset.pack:
+        raise TfganError(f"--pack {preset.pack} needs a batch size divisible by {preset.pack}, got "
+                         f"{preset.batch_size}: change --batch-size or --pack")
     keras.utils.set_random_seed(seed)  # the same seed gives the same initial weights
     return models.build(architecture_for(preset, image_shape), preset.latent_dim, tuple(image_shape),
                         preset.width, critic=losses.is_wasserstein(preset.loss), num_classes=preset.num_classes,
                         acgan=preset.acgan, spectral_norm=preset.spectral_norm, g_dropout=preset.g_dropout,
                         d_dropout=preset.d_dropout, hidden=preset.hidden,
                         g_batchnorm=preset.g_batchnorm, g_upsample=preset.g_upsample,
-                        draw_size=preset.draw_size, minibatch_std=preset.minibatch_std)
+                        draw_size=preset.draw_size, minibatch_std=preset.minibatch_std, pack=preset.pack)
 
 
 def check_labels(images: data_lib.Images, num_classes: int, dataset: str) -> None:

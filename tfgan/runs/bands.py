@@ -29,7 +29,7 @@ IGNORED = ("name", "steps", "sample_every", "checkpoint_every", "num_samples", "
 # Settings without which the curves are not comparable at all (other data, models or loss): no band.
 SAME_PATH = ("architecture", "loss", "dataset", "image_size", "channels", "num_classes", "width", "hidden",
              "latent_dim", "g_upsample", "g_batchnorm", "spectral_norm", "acgan",
-             "draw_size", "minibatch_std")
+             "draw_size", "minibatch_std", "pack")
 MARGIN = 0.25  # of the band's width, on each side: the band of 3 seeds is narrower than the truth
 # ... and at least this share of the median: where three seeds happen to agree closely, a run 0.01 away
 # from them is not off the path (measured: a normal run of notebook 01 was, by 0.01, at one bin).

@@ -28,7 +28,7 @@ from tfgan.runs.files import atomic_write_bytes
 # Fields of config.json that fix the shapes of the saved variables.
 ARCHITECTURE_KEYS = ("architecture", "latent_dim", "image_shape", "width", "loss", "num_samples",
                      "num_classes", "ema", "acgan", "spectral_norm", "hidden", "g_batchnorm", "g_upsample",
-                     "draw_size", "minibatch_std")
+                     "draw_size", "minibatch_std", "pack")
 
 
 class CheckpointMismatch(TfganError):
@@ -43,7 +43,7 @@ def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
     # Configs written before these settings existed describe their defaults.
     defaults = {key: FIELD_DEFAULTS[key] for key in ("hidden", "g_batchnorm", "g_upsample", "draw_size",
-                                                     "minibatch_std")}
+                                                     "minibatch_std", "pack")}
     saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
