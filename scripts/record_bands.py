@@ -39,12 +39,12 @@ METRICS = {"mnist": ("confident_share", "fd"), "faces": ("confident_share", "fd"
            "colour": ("fd",)}
 
 
-def score_kept(run_dir: Path, real, num: int, seed: int, every: int) -> dict[str, dict[int, float]]:
+def score_kept(run_dir: Path, real, num: int, seed: int, every: int, steps: int) -> dict[str, dict[int, float]]:
     """The preset's metrics at the checkpoints kept every `every` steps: {metric: {step: value}}."""
     kind = evaluate.metric_kind(real)
     scores: dict[str, dict[int, float]] = {}
     for step, path in ckpt_lib.kept_checkpoints(run_dir):
-        if step % every:  # one saved by time, at a step the other seeds do not have
+        if step % every or step > steps:  # saved by time (a step the other seeds lack), or past this band
             continue
         generator, _, config = trained.models_of_run(run_dir)
         ckpt_lib.restore_one(tf.train.Checkpoint(**{generator_key(config): generator}), path, partial=True)
@@ -82,12 +82,16 @@ def main() -> None:
             images = data.load(preset.dataset, preset.image_size, seed)  # as start_run loaded it
         else:  # a new run, or the rest of a stopped one: fit counts to a total
             trainer, images = run.start_run(preset, work / f"seed{seed}", seed=seed, keep_every=every, verbose=False)
-            trainer.fit(images.images, steps, labels=images.labels, progress=False)
+            result = trainer.fit(images.images, steps, labels=images.labels, progress=False)
+            if result.step < steps:  # Ctrl-C or a signal: the run saved itself; a band of it would be short
+                raise SystemExit(f"seed {seed} stopped at step {result.step:,} of {steps:,}; nothing recorded: "
+                                 f"run the same command again to resume it" + ("" if args.work else
+                                 f" (with --work {work})"))
         # from disk, not the trainer: a resumed run's trainer holds only the steps since it resumed
         histories.append([row for row in read_history(work / f"seed{seed}") if row["step"] <= steps])
         source = images.source
         # the data as loaded, attributes and all: the procedural faces are scored by their classifier
-        for metric, by_step in score_kept(work / f"seed{seed}", images, args.num, seed, every).items():
+        for metric, by_step in score_kept(work / f"seed{seed}", images, args.num, seed, every, steps).items():
             for step, value in by_step.items():
                 quality.setdefault(metric, {}).setdefault(step, []).append(value)
         print(f"seed {seed}: {steps:,} steps in {time.perf_counter() - start:.0f} s (with scoring)", flush=True)

@@ -15,6 +15,7 @@ from tfgan.data import Images, toy
 from tfgan.media import history as history_lib
 from tfgan.runs import bands
 from tfgan.runs.health import HealthMonitor
+from tfgan.train import GANTrainer
 
 TOY = presets.get_preset("toy-gan")
 
@@ -156,8 +157,17 @@ def test_a_stopped_band_recording_resumes_in_its_work_folder(tmp_path, monkeypat
         runpy.run_path(script, run_name="__main__")
         return json.loads((out / "toy-gan.json").read_text())
 
-    record(20)  # a recording stopped after 20 steps a seed
-    band = record(40)  # the same command, further: each seed resumes from its checkpoint
+    fit = GANTrainer.fit
+
+    def stopped_at_20(self, images, steps, **kwargs):  # as Ctrl-C does: the run saves itself and returns
+        return fit(self, images, min(steps, 20), **kwargs)
+
+    monkeypatch.setattr(GANTrainer, "fit", stopped_at_20)
+    with pytest.raises(SystemExit, match="seed 0 stopped at step 20 of 40; nothing recorded: run the same command"):
+        record(40)
+    assert not (out / "toy-gan.json").exists()  # no band of a short run
+    monkeypatch.setattr(GANTrainer, "fit", fit)
+    band = record(40)  # the same command again: seed 0 resumes from its checkpoint, seed 1 starts
     steps = [row["step"] for row in history_lib.read_history(work / "seed0")]
     assert steps == sorted(set(steps)) and steps[-1] == 40  # no step logged twice, none past the end
     assert band["steps"] == 40 and sorted(band["quality"]["modes_covered"]) == ["20", "40"]

@@ -109,3 +109,15 @@ def test_batches_for_critic_steps(digits):
     assert first.shape == (8, 5, 28, 28, 1)
     with pytest.raises(DataError, match="fewer than one step"):
         data.batches(digits[:10], 16, seed=0, epoch=0)
+
+
+def test_a_batch_keeps_its_shuffled_order_so_groups_inside_it_are_random():
+    """D groups a batch by position (PacGAN's packs, minibatch stddev): on a folder sorted by class, a
+    batch in file order would always pair images from the first part of the data with the last."""
+    numbered = np.arange(400, dtype=np.float32).reshape(400, 1, 1, 1)  # float data passes unchanged
+    halves_apart = 0
+    for batch in data.batches(numbered, 32, seed=0, epoch=0, labels=np.arange(400)):
+        x, labels = batch[0].numpy().ravel(), batch[1].numpy()
+        np.testing.assert_array_equal(x, labels)  # labels follow their images
+        halves_apart += int(x[:16].max() < x[16:].min())
+    assert halves_apart == 0  # sorted batches would give 12 of 12

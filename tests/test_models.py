@@ -301,3 +301,5 @@ def test_pack_makes_d_judge_packs_of_images_one_verdict_each():
 
     with pytest.raises(TfganError, match="--pack 3 needs a batch size divisible by 3, got 64"):
         run.build_models(presets.get_preset("anime-dcgan").replace(pack=3, batch_size=64), (64, 64, 3))
+    with pytest.raises(TfganError, match=r"got 64 \(2 on each of 32 devices\)"):  # each device packs its share
+        run.check_pack(presets.get_preset("anime-dcgan").replace(pack=4, batch_size=64), replicas=32)

@@ -126,7 +126,7 @@ def _add_train_recipe(train: argparse.ArgumentParser) -> None:
                             "a quarter of the arithmetic); images are scaled up to the image size. 0: full size")
     train.add_argument("--minibatch-std", action="store_true",
                        help="DCGAN models: D also sees how much the batch varies (against mode collapse)")
-    train.add_argument("--pack", type=_natural_int, metavar="N",
+    train.add_argument("--pack", type=_positive_int, metavar="N",
                        help="DCGAN models: D judges N images at a time, one verdict per pack (PacGAN, against "
                             "mode collapse; the batch size must divide by N). 1: one image per verdict")
     train.add_argument("--init-from", metavar="RUN_DIR|FILE.keras",

@@ -98,9 +98,7 @@ def check_writable(run_dir: Path) -> None:
 
 
 def build_models(preset: Preset, image_shape, seed: int = 0):
-    if preset.pack > 1 and preset.batch_size % preset.pack:
-        raise TfganError(f"--pack {preset.pack} needs a batch size divisible by {preset.pack}, got "
-                         f"{preset.batch_size}: change --batch-size or --pack")
+    check_pack(preset)
     keras.utils.set_random_seed(seed)  # the same seed gives the same initial weights
     return models.build(architecture_for(preset, image_shape), preset.latent_dim, tuple(image_shape),
                         preset.width, critic=losses.is_wasserstein(preset.loss), num_classes=preset.num_classes,
@@ -203,6 +201,7 @@ def _trainer_for(preset: Preset, generator, discriminator, run_dir: Path, saved:
     if preset.batch_size % strategy.num_replicas_in_sync:
         raise TfganError(f"batch size {preset.batch_size} does not split evenly over "
                          f"{strategy.num_replicas_in_sync} devices: use a multiple of that")
+    check_pack(preset, strategy.num_replicas_in_sync)
     trainer = GANTrainer(preset, generator, discriminator, run_dir, seed=seed, **trainer_kwargs)
     step = trainer.restore()
     if step is None and init is not None:
@@ -245,6 +244,15 @@ def check_preset(preset: Preset, seed: int) -> None:
     if seed < 0:
         raise TfganError(f"seed must be 0 or more, got {seed}")
     losses.get(preset.loss)  # an unknown loss fails now, not after the data has loaded
+    check_pack(preset)
+
+
+def check_pack(preset: Preset, replicas: int = 1) -> None:
+    """D's packs must fill each device's share of the batch exactly (see `models.Pack`)."""
+    if preset.pack > 1 and (preset.batch_size // replicas) % preset.pack:
+        where = f" ({preset.batch_size // replicas} on each of {replicas} devices)" if replicas > 1 else ""
+        raise TfganError(f"--pack {preset.pack} needs a batch size divisible by {preset.pack}, got "
+                         f"{preset.batch_size}{where}: change --batch-size or --pack")
 
 
 def _image_folder(dataset: str, run_dir: Path) -> Path | None:

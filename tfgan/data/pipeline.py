@@ -57,8 +57,12 @@ def batches(
         return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:n_steps * per_step], [n_steps, per_step]))
 
     def gather(idx: tf.Tensor):
-        idx = tf.sort(idx)  # reads in memory order are faster, and the batch is a set anyway
-        x = tf.cast(tf.reshape(tf.gather(pixels, idx), shape + list(images.shape[1:])), tf.float32)
+        in_memory_order = tf.argsort(idx)  # reads in memory order are faster
+        rows = tf.gather(pixels, tf.gather(idx, in_memory_order))
+        # ... then back to the shuffled order: D groups a batch's images by position (packs, minibatch
+        # stddev), and a sorted batch would always pair low-numbered images with high-numbered ones.
+        rows = tf.gather(rows, tf.argsort(in_memory_order))
+        x = tf.cast(tf.reshape(rows, shape + list(images.shape[1:])), tf.float32)
         if images.dtype == np.uint8:  # pixels; float data (2-D toy points) is used as it is
             x = from_uint8(x)
         return x if targets is None else (x, tf.reshape(tf.gather(targets, idx), shape))
