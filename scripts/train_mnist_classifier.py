@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 import keras
 import tensorflow as tf
 
+from tfgan.assets import MNIST_SUBSET
 from tfgan.evaluation.metrics import (
-    ASSETS_DIR,
     CLASSIFIER_WEIGHTS,
     NUM_CLASSES,
     build_mnist_classifier,
@@ -42,7 +42,7 @@ def load_data(
             return (x_tr, y_tr), (x_te, y_te), "full MNIST (60,000 train / 10,000 test)"
         except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception offline
             print(f"full MNIST unavailable ({str(exc).splitlines()[0]}); using the 5k subset")
-    data = np.load(ASSETS_DIR / "mnist_5k.npz")
+    data = np.load(MNIST_SUBSET)
     x, y = data["x_train"], data["y_train"]
     idx = np.random.default_rng(seed).permutation(len(x))
     n_val = len(x) // 5

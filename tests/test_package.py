@@ -48,3 +48,28 @@ def test_installed_package_has_every_module_and_the_assets(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[0]) >= 40  # the top-level modules and those of every folder
+
+
+# Import every script as a module (their work is behind `if __name__ == "__main__"`), in one process.
+SCRIPTS = r"""
+import importlib.util, pathlib, sys
+failed = []
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location(pathlib.Path(path).stem, path)
+    try:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    except Exception as exc:  # noqa: BLE001 - report every script that cannot start
+        failed.append(f"{path}: {type(exc).__name__}: {exc}")
+print("\n".join(failed))
+"""
+
+
+def test_every_script_and_benchmark_imports():
+    # The README tells people to run these; a renamed name in tfgan must not break them unseen.
+    paths = sorted(str(p) for folder in ("scripts", "benchmarks") for p in (ROOT / folder).glob("*.py"))
+    assert len(paths) >= 10
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", SCRIPTS, *paths], check=False, cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "", done.stdout
