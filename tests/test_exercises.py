@@ -79,6 +79,7 @@ def test_d_loss_right_answers(answer):
     (lambda r, f: tf.reduce_sum(tf.nn.softplus(-r)) + tf.reduce_sum(tf.nn.softplus(f)), ["sums over the batch"]),
     (lambda r, f: -BCE(tf.ones_like(r), r) - BCE(tf.zeros_like(f), f), ["sign is flipped"]),
     (lambda r, f: BCE(tf.ones_like(r), r), ["only the real images"]),
+    (lambda r, f: BCE(tf.zeros_like(f), f), ["only the fake images"]),
     (lambda r, f: tf.nn.softplus(-r) + tf.nn.softplus(f), ["shape (8, 1), not one number"]),
     (lambda r, f: None, ["returned None"]),
 ])
@@ -100,6 +101,7 @@ def test_g_loss_right_answers(answer):
     (lambda f: BCE(tf.zeros_like(f), f), ["against the label 0"]),
     (lambda f: keras.losses.BinaryCrossentropy()(tf.ones_like(f), f), ["probabilities"]),
     (lambda f: -BCE(tf.ones_like(f), f), ["sign is flipped"]),
+    (lambda f: tf.reduce_sum(tf.nn.softplus(-f)), ["sums over the batch"]),
 ])
 def test_g_loss_mistakes_are_named(answer, words):
     _fails("g_loss", answer, *words)
@@ -111,6 +113,10 @@ def test_label_smoothing():
     _fails("label_smoothing", lambda r, f: BCE(0.9 * tf.ones_like(r), r) + BCE(0.1 * tf.ones_like(f), f),
            "smooths both labels")
     _fails("label_smoothing", lambda r, f: losses.nonsaturating_d_loss(r, f), "does not smooth")
+    _fails("label_smoothing", lambda r, f: BCE(tf.ones_like(r), r) + BCE(0.1 * tf.ones_like(f), f),
+           "smooths the fake label instead")
+    _fails("label_smoothing", lambda r, f: BCE(0.1 * tf.ones_like(r), r) + BCE(tf.zeros_like(f), f),
+           "aims the real images at 0.1")
 
 
 def test_label_smoothing_names_keras_two_sided_smoothing():
@@ -138,6 +144,9 @@ def test_optimal_discriminator():
     _passes("optimal_discriminator", lambda d, g: d / (d + g))
     _passes("optimal_discriminator", lambda d, g: 1 / (1 + g / d) if np.all(d > 0) else d / (d + g))
     _fails("optimal_discriminator", lambda d, g: g / (d + g), "swapped fraction")
+    with np.errstate(divide="ignore"):  # as written in a notebook: infinite where p_g is 0
+        _fails("optimal_discriminator", lambda d, g: d / g, "It is p_data / p_g")
+    _fails("optimal_discriminator", lambda d, g: tf.constant(d) / tf.constant(g), "It is p_data / p_g")
 
 
 # --- the gradient penalty and weight clipping --------------------------------------------------------
@@ -181,6 +190,7 @@ def test_gradient_penalty_right_answers():
     (_gp(penalty=lambda n: n), ["the norm itself"]),
     (_gp(norm=lambda g: tf.sqrt(tf.reduce_sum(g**2) + 1e-12) * tf.ones([tf.shape(g)[0]])), ["whole batch"]),
     (_gp(norm=lambda g: tf.sqrt(tf.reduce_sum(g**2, [1, 2, 3]))), ["sqrt of a zero norm"]),
+    (_gp(norm=lambda g: tf.reduce_sum(g**2, [1, 2, 3])), ["(‖∇‖² - 1)²"]),
     (lambda c, r, f: float(gp_right(c, r, f)), ["no gradient"]),
 ])
 def test_gradient_penalty_mistakes_are_named(answer, words):
@@ -192,6 +202,7 @@ def test_weight_clipping():
     _passes("weight_clipping", lambda vs, c: [v.assign(tf.minimum(tf.maximum(v, -c), c)) for v in vs])
     _fails("weight_clipping", lambda vs, c: [tf.clip_by_value(v, -c, c) for v in vs], "unchanged", "assign")
     _fails("weight_clipping", lambda vs, c: [v.assign(tf.clip_by_value(v, 0.0, c)) for v in vs], "[0, c]")
+    _fails("weight_clipping", lambda vs, c: [v.assign(tf.minimum(v, c)) for v in vs], "only from above")
 
 
 # --- networks and the pieces around them ----------------------------------------------------------
@@ -214,7 +225,20 @@ def test_generator_and_discriminator():
     _fails("generator", _generator(last=None), "Hint: end with activation='tanh'")
     _fails("generator", _generator(last="sigmoid"), "never negative")
     _fails("generator", _generator(size=8), "(32, 32, 1)")
+
+    def ignores_z(latent_dim):
+        noise = keras.Input((latent_dim,))
+        constant = layers.Lambda(lambda z: tf.ones_like(z[:, :1]))(noise)  # the same for every z
+        return keras.Model(noise, _generator()(1)(constant))
+
+    _fails("generator", ignores_z, "ignores z")
     _passes("discriminator", lambda shape: models.mnist_discriminator(shape, width=8))
+
+    def with_batchnorm(shape):
+        return keras.Sequential([keras.Input(shape), layers.Conv2D(8, 4, strides=2, padding="same"),
+                                 layers.BatchNormalization(), layers.LeakyReLU(), layers.Flatten(), layers.Dense(1)])
+
+    assert "not as a WGAN-GP critic" in _passes("discriminator", with_batchnorm).report
 
     def with_sigmoid(shape):
         return keras.Sequential([keras.Input(shape), layers.Flatten(), layers.Dense(1, activation="sigmoid")])
@@ -256,12 +280,18 @@ def test_cgan_input_slerp_ema_and_frechet_distance():
         pass
     _passes("frechet_distance", fd_eig)
     _fails("frechet_distance", lambda m1, s1, m2, s2: np.sum((m1 - m2) ** 2) + np.trace(s1 + s2), "cross term")
+    # Entry by entry, of the matrix product or of the product of entries: both are named.
+    for root in (lambda s1, s2: np.sqrt(np.abs(s1 @ s2)), lambda s1, s2: np.sqrt(s1 * s2)):
+        _fails("frechet_distance", lambda m1, s1, m2, s2, root=root:
+               np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * root(s1, s2)), "square root entry by entry")
+    _fails("frechet_distance", lambda m1, s1, m2, s2: fd_eig(m1, s1, m2, s2) - np.sum((m1 - m2) ** 2)
+           + np.linalg.norm(m1 - m2), "does not square the distance between the means")
 
 
 # --- the whole train step, on toy data ---------------------------------------------------------------
 
 
-def make_step(trainer, noise=None, update_g=True, g_sign=1.0):
+def make_step(trainer, noise=None, update_g=True, update_d=True, g_sign=1.0, logged=("d_loss", "g_loss")):
     generator, discriminator = trainer.generator, trainer.discriminator
 
     def train_step(points):
@@ -275,9 +305,10 @@ def make_step(trainer, noise=None, update_g=True, g_sign=1.0):
         if update_g:
             grads = g_tape.gradient(g_loss, generator.trainable_variables)
             trainer.g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-        grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
-        trainer.d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss}
+        if update_d:
+            grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+            trainer.d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
+        return {key: value for key, value in {"d_loss": d_loss, "g_loss": g_loss}.items() if key in logged}
 
     return train_step
 
@@ -287,6 +318,8 @@ def test_train_step_check_passes_a_right_step_and_names_the_mistakes():
     result = _passes("train_step", make_step)
     assert "from the ring's modes" in result.report
     _fails("train_step", lambda trainer: make_step(trainer, update_g=False), "generator did not change")
+    _fails("train_step", lambda trainer: make_step(trainer, update_d=False), "discriminator did not change")
+    _fails("train_step", lambda trainer: make_step(trainer, logged=("d_loss",)), "logs lack g_loss")
     _fails("train_step", lambda trainer: make_step(trainer, noise=tf.random.normal), "tf.random.normal")
     _fails("train_step", lambda trainer: make_step(trainer, g_sign=-1.0), "never came near the data")
     _fails("train_step", lambda trainer: 42, "return the step function itself")

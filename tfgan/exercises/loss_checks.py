@@ -127,6 +127,12 @@ def optimal_discriminator(p_data, p_g):
     return np.asarray(p_data) / (np.asarray(p_data) + np.asarray(p_g))
 
 
+def _ratio(p_data, p_g):
+    # As a student's `p_data / p_g` gives it: infinite where p_g is 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(p_data, np.float64) / np.asarray(p_g, np.float64)
+
+
 def check_optimal_discriminator(fn: Callable) -> CheckResult:
     """`fn(p_data, p_g) -> D*`: the best discriminator for fixed G, from the two densities (numpy arrays)."""
     rng = np.random.default_rng(1)
@@ -134,8 +140,7 @@ def check_optimal_discriminator(fn: Callable) -> CheckResult:
              (np.array([1.0, 0.5, 0.0, 2.0]), np.array([0.0, 0.5, 1.0, 6.0])), (rng.random(50), rng.random(50))]
     mistakes = [Misconception("It is p_g / (p_data + p_g): the swapped fraction",
                               "D* is the probability that x came from the data", lambda d, g: g / (d + g)),
-                Misconception("It is p_data / p_g", "normalise by the total density p_data + p_g",
-                              lambda d, g: d / np.where(g == 0, np.nan, g))]
+                Misconception("It is p_data / p_g", "normalise by the total density p_data + p_g", _ratio)]
     return judge("optimal_discriminator", fn, optimal_discriminator, cases,
                  "½ wherever the densities are equal (the coin toss of a perfect G), 1 where only data lives, 0 "
                  "where only fakes do, and the ratio in between", mistakes)
