@@ -8,7 +8,8 @@ On images, mode collapse takes minutes to appear and is hard to measure. On thes
 seconds, and counting is exact: every sample is either near one of the known modes or it is not.
 The datasets and the metrics follow the papers that made them the standard test:
 
-- `ring8`: 8 Gaussians of σ 0.02 on a circle of radius 2 (Metz et al. 2017, Unrolled GANs);
+- `ring8`: 8 Gaussians of σ 0.05 on a circle of radius 2 (after Metz et al. 2017, Unrolled GANs, whose
+  ring has σ 0.02);
 - `grid25`: 25 Gaussians of σ 0.05 on a 5×5 grid with spacing 2 (Srivastava et al. 2017, VEEGAN;
   Lin et al. 2018, PacGAN);
 - `spiral`: a spiral arm with noise σ 0.05, split into 16 equal stretches that count as its modes.
