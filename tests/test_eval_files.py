@@ -76,3 +76,17 @@ def test_the_cli_wants_images_and_against_together_and_no_run(capsys):
         assert cli.main(argv) == 2
         error = capsys.readouterr().err.strip()
         assert error.startswith("error: ") and message in error and len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("name", "content"), [("missing.npy", None), ("notes.txt", "hello"),
+                                               ("wrong.npy", np.zeros((10, 7)))])
+def test_a_bad_file_is_refused_before_the_dataset_loads(tmp_path, monkeypatch, name, content):
+    # Loading the comparison set can mean a download: a wrong file must not wait for it.
+    monkeypatch.setattr(files.data_lib, "load", lambda *a, **k: pytest.fail("the dataset was loaded first"))
+    path = tmp_path / name
+    if isinstance(content, np.ndarray):
+        np.save(path, content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(TfganError):
+        files.evaluate_files(path, "mnist")

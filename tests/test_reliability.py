@@ -799,6 +799,43 @@ def test_bad_input_is_one_clear_line(work, bad_input_results, name):
     assert "data:" not in results[name].stdout or name in ("batch too big", "batch of a billion")
 
 
+def test_bad_data_leaves_no_new_run_folder_behind(work, tmp_path):
+    """The run folder is made early (to refuse a read-only one before the data loads); a refusal of the
+    data removes it again, with the parents it made, so a typo leaves no empty folder to wonder about."""
+    cases = _bad_inputs(work)
+    for name in ("missing folder", "empty folder", "wrong rank"):
+        argv, message = cases[name]
+        result = cli_in_process([*argv, "--run-dir", tmp_path / "new" / "deeper" / "run"])
+        assert result.returncode == 2 and message in one_error_line(result)
+        assert not (tmp_path / "new").exists(), name
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    result = cli_in_process([*cases["missing folder"][0], "--run-dir", tmp_path / "kept"])
+    assert result.returncode == 2 and (tmp_path / "kept").is_dir()
+
+
+@pytest.mark.parametrize("command", [["sample", "some_run"], ["eval", "some_run"], ["export", "some_run"]])
+def test_a_negative_seed_is_refused_by_every_command(command):
+    assert "--seed: must be at least 0" in one_error_line(cli_in_process([*command, "--seed", -1]))
+
+
+def test_a_misspelt_preset_gets_a_guess_and_nonsense_only_the_list():
+    with pytest.raises(TfganError, match="did you mean 'mnist-dcgan'"):
+        presets.get_preset("mnist-dcgn")
+    with pytest.raises(TfganError, match="unknown preset 'zzz': choose one of mnist-dcgan"):
+        presets.get_preset("zzz")
+
+
+def test_a_failed_write_names_the_file_asked_for_and_leaves_no_temporary(tmp_path, monkeypatch):
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", src)
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(tmp_path / "grid.png", b"png")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "grid.png")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_input_from_a_shell_is_one_line_too(work, tmp_path):
     """In a real process, TensorFlow's start-up logging must not bury the error line."""
     cases = _bad_inputs(work)

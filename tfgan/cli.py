@@ -179,7 +179,7 @@ def _add_sample(sub) -> None:
     sample.add_argument("run_dir", help="a run directory, or a .keras file from `export`")
     sample.add_argument("--num", type=_positive_int, default=64)
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for a float32 array in [-1, 1]")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=_natural_int, default=0)
     sample.add_argument("--label", type=int, help="conditional runs (mnist-cgan): draw this class only")
     sample.add_argument("--truncation", type=_positive_float, metavar="PSI",
                         help=TRUNCATION_HELP)
@@ -195,7 +195,7 @@ def _add_eval(sub) -> None:
     evaluate.add_argument("--against", metavar="DATASET", help="with --images: the real data to compare with "
                                                                "(mnist, faces, ring8, a FILE.npz, a folder...)")
     evaluate.add_argument("--num", type=_positive_int, default=2000, help="samples to score")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=_natural_int, default=0)
     evaluate.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
     evaluate.add_argument("--neighbours", type=_positive_int, nargs="?", const=3, default=0, metavar="K",
                           help="memorisation check: how many samples are copies of training images, and a "
@@ -225,7 +225,7 @@ def _add_export(sub) -> None:
     export.add_argument("--best", action="store_true", help="the best checkpoint kept by --eval-every")
     export.add_argument("--num", type=_natural_int, default=2000,
                         help="samples scored for the model card's metrics (0: no metrics)")
-    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--seed", type=_natural_int, default=0)
     export.add_argument("--truncation", type=_positive_float, metavar="PSI",
                         help="build the truncation trick into the model: it shrinks its noise by PSI")
 
@@ -556,6 +556,7 @@ def _os_error(e: OSError, command: str) -> str:
     where = f" ({e.filename})" if e.filename else ""
     hints = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some disk space",
              errno.EROFS: "choose a writable folder", errno.EACCES: "choose a folder you can write to",
+             errno.EPERM: "choose a folder you can write to",
              errno.EEXIST: "a file is in the way of a folder", errno.ENOTDIR: "a file is in the way of a folder"}
     text = f"{e.strerror or e}{where}: {hints.get(e.errno, 'check the path')}"
     if command == "train":

@@ -7,6 +7,7 @@ field (`preset.replace(batch_size=128)`), so a run directory's `config.json` say
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass
 
 from tfgan.errors import TfganError
@@ -188,7 +189,9 @@ PRESETS: dict[str, Preset] = {
 
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
-        raise TfganError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
+        close = difflib.get_close_matches(name, PRESETS, n=1)
+        guess = f"did you mean '{close[0]}'? " if close else ""
+        raise TfganError(f"unknown preset '{name}': {guess}choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
 
 

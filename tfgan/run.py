@@ -167,7 +167,25 @@ def start_run(
         # These sources are resized to image_size: an unsupported size fails before any image is decoded.
         generator, discriminator = _build_in(strategy, preset, (preset.image_size,) * 2 + (preset.channels,), seed)
     saved = None if fresh else read_config(run_dir)
+    made = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # the folders this call creates
     check_writable(run_dir)
+    try:
+        return _stand_up(preset, run_dir, dataset, seed, fresh, images, generator, discriminator, saved,
+                         strategy, say, init, jit_compile=jit_compile, mixed_precision=mixed_precision,
+                         steps_per_call=steps_per_call, checkpoint_secs=checkpoint_secs,
+                         keep_every=keep_every, max_to_keep=max_checkpoints)
+    except BaseException:
+        for new_folder in made:  # deepest first; a folder that has files in it by now stays
+            try:
+                new_folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _stand_up(preset: Preset, run_dir: Path, dataset: str, seed: int, fresh: bool, images, generator,
+              discriminator, saved: dict | None, strategy, say, init, **trainer_kwargs):
+    """start_run's work once the folder is known to be writable: the data, the models, the trainer."""
     claim_run_dir(run_dir, check_only=True)  # before --fresh could delete a live run's files
     images, shape = _images_for(preset, dataset, seed, images)
     say(f"data: {images.source}")
@@ -178,10 +196,7 @@ def start_run(
     aside = _set_aside(run_dir) if fresh and run_dir.exists() else None
     try:
         trainer = _trainer_for(preset, generator, discriminator, run_dir, saved, shape, dataset, images, seed,
-                               init, say, strategy=strategy, jit_compile=jit_compile,
-                               mixed_precision=mixed_precision, steps_per_call=steps_per_call,
-                               checkpoint_secs=checkpoint_secs, keep_every=keep_every,
-                               max_to_keep=max_checkpoints)
+                               init, say, strategy=strategy, **trainer_kwargs)
     except BaseException:
         _put_back(aside, run_dir)
         raise

@@ -71,8 +71,12 @@ def evaluate_files(path: str | os.PathLike, against: str, num: int = 2000, seed:
                    image_size: int = 64) -> dict:
     """Score up to `num` images (or points) at `path` against the dataset `against`; the result also
     says how many were read ("scored") and how they were converted ("converted")."""
+    # A file is read first, so that a wrong one fails before the dataset loads; a folder's images are
+    # decoded at the dataset's size, known only once it has.
+    fake = None if Path(path).expanduser().is_dir() else load_samples(path, image_size)
     real = data_lib.load(against, image_size, seed)
-    fake = load_samples(path, real.images.shape[1] if real.images.ndim == 4 else image_size)
+    if fake is None:
+        fake = load_samples(path, real.images.shape[1] if real.images.ndim == 4 else image_size)
     if (fake.ndim == 2) != (real.images.ndim == 2):
         what = "2-D points" if fake.ndim == 2 else "images"
         raise TfganError(f"{path} holds {what} but {against} does not: score points against ring8, grid25 or "
