@@ -8,6 +8,11 @@ import pytest
 from tfgan.assets import MNIST_SUBSET
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: spread over the workers at the start, and not one left running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def digits() -> np.ndarray:
     """512 real MNIST digits from the shipped subset, uint8 (N, 28, 28, 1)."""

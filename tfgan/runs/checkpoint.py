@@ -41,9 +41,8 @@ class CheckpointDamaged(TfganError):
 
 def check_compatible(saved: dict, wanted: dict, run_dir: str | Path) -> None:
     """Raise CheckpointMismatch naming every architecture field that differs."""
-    # Configs written before these settings existed describe their defaults.
-    defaults = {key: FIELD_DEFAULTS[key] for key in ("hidden", "g_batchnorm", "g_upsample", "draw_size",
-                                                     "minibatch_std", "pack")}
+    # A config written before a setting existed describes the setting's default.
+    defaults = {key: FIELD_DEFAULTS[key] for key in ARCHITECTURE_KEYS if key in FIELD_DEFAULTS}
     saved, wanted = {**defaults, **saved}, {**defaults, **wanted}
     diffs = []
     for key in ARCHITECTURE_KEYS:
