@@ -9,7 +9,10 @@ from tfgan.assets import MNIST_SUBSET
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first: spread over the workers at the start, and not one left running alone at the end."""
+    """The slow tests first. With `--maxschedchunk=1` (pyproject.toml) pytest -n hands each worker a test or
+    two at a time, so the long ones are shared out as workers free up and the quick ones fill the end;
+    by default each worker is first given a quarter of the list in one block, and one block can hold
+    most of the long tests while the other worker runs out of work."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
