@@ -25,6 +25,28 @@ def digits() -> np.ndarray:
 
 
 @pytest.fixture
+def refused(capsys):
+    """`refused(*args)` runs `python -m tfgan ARGS` in this process (no fresh TensorFlow import per message)
+    and asserts that it refused as a user should see it: exit 2, one `error:` line and nothing else on
+    stderr (argparse's usage line aside), no traceback. It returns the error line."""
+    from tfgan import cli
+
+    def run(*args) -> str:
+        capsys.readouterr()
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own refusals print their usage line first
+            code = e.code
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("usage:")]
+        assert code == 2 and "Traceback" not in err, (code, err)
+        assert len(lines) == 1 and "error: " in lines[0], err
+        return lines[0]
+
+    return run
+
+
+@pytest.fixture
 def digits_npz(tmp_path, digits) -> str:
     path = tmp_path / "digits.npz"
     np.savez(path, x_train=digits[:256])

@@ -1,8 +1,6 @@
 """The command line as a user runs it: real subprocesses, real files (refusals in-process: `cli.main` as
 `python -m tfgan` calls it, without paying for a fresh TensorFlow import per message)."""
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -17,21 +15,6 @@ from PIL import Image
 pytestmark = pytest.mark.slow  # each test trains or samples in a subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def refused(*args) -> str:
-    """Run `python -m tfgan ARGS` in this process; assert it refused with exit 2 and one line; its stderr."""
-    from tfgan import cli
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in args])
-        except SystemExit as e:  # argparse's own refusals
-            code = e.code
-    assert code == 2, (code, err.getvalue())
-    assert "Traceback" not in err.getvalue() and err.getvalue().count("error:") == 1, err.getvalue()
-    return err.getvalue()
 
 
 def tfgan(*args, cwd=None, timeout=300, env=None):
@@ -107,7 +90,7 @@ def test_gif_reexport(trained_run):
         (["train", "mnist-dcgan", "--batch-size", "0"], "must be at least 1"),
     ],
 )
-def test_errors_are_one_line(tmp_path, monkeypatch, args, message):
+def test_errors_are_one_line(tmp_path, monkeypatch, refused, args, message):
     monkeypatch.chdir(tmp_path)
     assert message in refused(*args)
     assert list(tmp_path.iterdir()) == []  # nothing left behind
@@ -139,13 +122,13 @@ def test_conditional_train_and_sample_a_label(tmp_path, digits):
     assert result.returncode == 2 and "--label must be from 0 to 9" in result.stderr
 
 
-def test_sample_label_of_an_unconditional_run_is_an_error(trained_run):
+def test_sample_label_of_an_unconditional_run_is_an_error(trained_run, refused):
     tmp, run_dir, _ = trained_run
     assert "unconditional" in refused("sample", run_dir, "--label", 7, "--out", tmp / "x.png")
     assert not (tmp / "x.png").exists()
 
 
-def test_conditional_preset_on_unlabelled_data_is_an_error(tmp_path, digits_npz):
+def test_conditional_preset_on_unlabelled_data_is_an_error(tmp_path, digits_npz, refused):
     assert "needs labels" in refused("train", "mnist-cgan", "--dataset", digits_npz, "--steps", 2, "--run-dir",
                                      tmp_path / "r", *FAST)
 
@@ -210,8 +193,7 @@ def test_other_colour_data_gets_numbers_and_a_hint_offline(tmp_path):
     assert offline or re.search(r"^Inception KID +\| [\d.]+", result.stdout, re.MULTILINE)
 
 
-def test_draw_size_minibatch_std_pack_and_bfloat16_from_the_command_line(tmp_path, capsys):
-    from tfgan import cli
+def test_draw_size_minibatch_std_pack_and_bfloat16_from_the_command_line(tmp_path, refused):
     from tfgan.data import faces
 
     np.savez(tmp_path / "faces64.npz", x_train=faces.make_faces(64, 64, seed=3))
@@ -225,14 +207,13 @@ def test_draw_size_minibatch_std_pack_and_bfloat16_from_the_command_line(tmp_pat
     assert tfgan("sample", run_dir, "--num", 4, "--out", tmp_path / "s.npy").returncode == 0
     assert np.load(tmp_path / "s.npy").shape[1:3] == (64, 64)  # drawn at 32, handed out at the image size
 
-    def refused(*args) -> str:  # in this process: the refusals need no new interpreter to start
-        assert cli.main([*map(str, common), *map(str, args), *FAST]) == 2
-        return capsys.readouterr().err
+    def refused_here(*args) -> str:
+        return refused(*common, *args, *FAST)
 
-    error = refused("--steps", 4)  # the same folder, drawn at full size: other models
+    error = refused_here("--steps", 4)  # the same folder, drawn at full size: other models
     assert "draw_size 32 ≠ 0" in error and "minibatch_std True ≠ False" in error and "pack 2 ≠ 1" in error
-    error = refused("--steps", 2, "--mixed-precision", "--bfloat16")
+    error = refused_here("--steps", 2, "--mixed-precision", "--bfloat16")
     assert "--mixed-precision (float16) and --bfloat16 exclude each other" in error
-    error = refused("--steps", 2, "--draw-size", 24, "--fresh")
+    error = refused_here("--steps", 2, "--draw-size", 24, "--fresh")
     assert "draw size 24 does not work for 64×64 images" in error
     assert "use --draw-size 32 (or 0, full size)" in error and (run_dir / "ckpt" / "checkpoint").is_file()

@@ -126,16 +126,16 @@ def test_a_disk_without_room_is_refused_before_anything_is_written(tmp_path, dig
     assert trainer.fit(images.images, 40, progress=False).step == 40
 
 
-def test_the_command_line_says_the_figure_and_refuses_in_one_line(tmp_path, digits_npz, monkeypatch, capsys):
+def test_the_command_line_says_the_figure_and_refuses_in_one_line(tmp_path, digits_npz, monkeypatch, capsys,
+                                                                 refused):
     argv = ["train", "mnist-dcgan", "--dataset", digits_npz, "--run-dir", str(tmp_path / "run"), "--width", "8",
             "--checkpoint-secs", "0", "--steps"]
     assert cli.main([*argv, "2"]) == 0
     assert "disk: this run needs about" in capsys.readouterr().out
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, used=10**9, free=2**20))
-    assert cli.main([*argv, "4"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: not enough disk space for this run: it needs about")
-    assert "only 1.0 MB is free" in err[0] and "--max-checkpoints 1" in err[0]
+    error = refused(*argv, "4")
+    assert error.startswith("error: not enough disk space for this run: it needs about")
+    assert "only 1.0 MB is free" in error and "--max-checkpoints 1" in error
     help_text = subprocess.run([sys.executable, "-m", "tfgan", "train", "--help"], capture_output=True, text=True,
                                cwd=ROOT, check=True).stdout
     assert "A run directory keeps" in help_text and "--max-checkpoints" in help_text

@@ -68,14 +68,13 @@ def test_bad_samples_are_one_line(tmp_path, name, content, against, message):
         files.evaluate_files(path, against)
 
 
-def test_the_cli_wants_images_and_against_together_and_no_run(capsys):
+def test_the_cli_wants_images_and_against_together_and_no_run(refused):
     for argv, message in ((["eval", "--images", "x.npy"], "go together"),
                           (["eval", "--against", "mnist"], "go together"),
                           (["eval"], "needs a run directory"),
                           (["eval", "some_run", "--images", "x.npy", "--against", "mnist"], "not a run")):
-        assert cli.main(argv) == 2
-        error = capsys.readouterr().err.strip()
-        assert error.startswith("error: ") and message in error and len(error.splitlines()) == 1
+        error = refused(*argv)
+        assert error.startswith("error: ") and message in error
 
 
 @pytest.mark.parametrize(("name", "content"), [("missing.npy", None), ("notes.txt", "hello"),
