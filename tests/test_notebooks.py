@@ -69,18 +69,18 @@ def _names(node: ast.AST, ctx: type) -> set:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
-def _reads_sets_changes(stmt: ast.stmt) -> tuple[set, set, set]:
-    """The names a top-level statement reads, sets, and changes in place (x.a = …, x[i] = …, x.f(…)).
-    A function or class counts by the globals its body reads."""
-    sets, changes, scopes = set(), set(), []
+def _reads_sets_changes(stmt: ast.stmt) -> tuple[set, set, set, set]:
+    """The names a top-level statement reads, sets, sets attributes or items of (x.a = …, x[i] = …), and
+    calls methods of (x.f(…)). A function or class counts by the globals its body reads."""
+    sets, stores_into, calls_into, scopes = set(), set(), set(), []
     for node in ast.walk(stmt):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             scopes.append(node)
             sets |= {node.name} if not isinstance(node, ast.Lambda) else set()
         elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
-            changes |= _names(node.value, ast.Load)
+            stores_into |= _names(node.value, ast.Load)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            changes |= _names(node.func.value, ast.Load)
+            calls_into |= _names(node.func.value, ast.Load)
     reads, inside = set(), set()
     for scope in scopes:
         local = {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)} if hasattr(scope, "args") else set()
@@ -93,26 +93,32 @@ def _reads_sets_changes(stmt: ast.stmt) -> tuple[set, set, set]:
     fresh = set().union(*(_names(t, ast.Store) for t in targets if t is not None))
     reads |= {n.id for n in outside if isinstance(n.ctx, ast.Load)} - fresh
     sets |= {n.id for n in outside if isinstance(n.ctx, ast.Store)}
-    return reads, sets, changes
+    return reads, sets, stores_into, calls_into
 
 
 def last_cell_using_an_exercise(nb) -> int:
     """The index of the last code cell that reads what an exercise answer made: the answer itself, or a
-    name set, or an object changed, from it by an earlier statement (a name set afresh from other values
-    no longer counts; modules never do). Past it, a student's notebook runs the instructor's code on
-    the instructor's values, which the smoke run of the instructor's notebook executes."""
+    name set, or an object changed, from it by an earlier statement, or a function whose body reads one
+    when it is called (a name set afresh from other values no longer counts). Past it, a student's
+    notebook runs the instructor's code on the instructor's values, which the smoke run of the
+    instructor's notebook executes."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     trees = [(i, ast.parse(TransformerManager().transform_cell(c.source))) for i, c in enumerate(nb.cells)
              if c.cell_type == "code"]
+    # A module's method calls (plt.plot(x), np.save(…, x)) do not make it hold x; storing into one does.
     modules = {alias.asname or alias.name.split(".")[0] for _, tree in trees for node in ast.walk(tree)
                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
-    derived, last = set(), -1
+    derived, body_reads, last = set(), {}, -1
     for i, tree in trees:
         for stmt in tree.body:
-            reads, sets, changes = _reads_sets_changes(stmt)
+            reads, sets, stores_into, calls_into = _reads_sets_changes(stmt)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                body_reads[stmt.name] = reads  # read when it is called, whatever they hold then
+            for name in reads & body_reads.keys():
+                reads = reads | body_reads[name]
             if _is_exercise_use(stmt) or reads & derived:
-                derived |= sets | (changes - modules)
+                derived |= sets | stores_into | (calls_into - modules)
                 last = i
             else:
                 derived -= sets
@@ -134,6 +140,12 @@ def test_the_cells_a_student_run_needs_follow_an_answer_through_names_objects_an
     assert last_using("y = f(1)", "y = 2", "print(y)") == 2  # y set afresh
     assert last_using("for f in range(2):\n    print(f)", "print(f)") == 1  # a loop's own f
     assert last_using("t = T()\nt.step = f", "np.random.seed(0)\nt = T()", "t.fit()") == 2
+    assert last_using("np.save('f.npy', f(1))", "print(np.pi)") == 2  # a module does not keep what it saves
+    # A function defined before the answer reads it when it is called.
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        "from tfgan import exercises", "def train():\n    return f(1)", "def f(x):\n    return x",
+        "f = exercises.use('f', f)", "print(1)", "y = train()"]])
+    assert last_cell_using_an_exercise(nb) == 5
 
 
 EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if "### BEGIN SOLUTION" in p.read_text()]
