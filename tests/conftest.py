@@ -38,7 +38,9 @@ def refused(capsys):
         except SystemExit as e:  # argparse's own refusals print their usage line first
             code = e.code
         err = capsys.readouterr().err
-        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("usage:")]
+        lines = [line for line in err.splitlines() if line.strip()]
+        if lines and lines[0].startswith("usage:"):  # argparse's usage, wrapped over lines that start with spaces
+            lines = [line for line in lines if not line.startswith(("usage:", " "))]
         assert code == 2 and "Traceback" not in err, (code, err)
         assert len(lines) == 1 and "error: " in lines[0], err
         return lines[0]
